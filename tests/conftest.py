@@ -1,0 +1,45 @@
+"""Shared test setup.
+
+The tests import the *installed* vaecore (pytest runs in importlib mode), and
+they require its compiled core: a missing build is an error here, not a silent
+fallback to the reference twins. Set VAECORE_TEST_REFERENCE_ONLY=1 to run the
+reference paths alone on a machine without a compiler.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import vaecore
+
+settings.register_profile(
+    "vaecore",
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+settings.load_profile("vaecore")
+
+REFERENCE_ONLY = os.environ.get("VAECORE_TEST_REFERENCE_ONLY") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not REFERENCE_ONLY and not vaecore.has_native():
+        raise pytest.UsageError(
+            "vaecore._core is not built: "
+            + str(vaecore.build_info().get("error"))
+            + ". Install the package (pip install '.[test]') before running the tests."
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if vaecore.has_cuda():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU and vaecore._cuda")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,21 @@
+"""vaecore: why VAEs disentangle.
+
+Train VAE-family models on ground-truth datasets, measure representations fast
+(distance to orthogonality of decoder Jacobians, the kNN disentanglement score,
+MIG, DCI, SAP, FactorVAE and BetaVAE scores, polarized-regime statistics) and
+reproduce the experiments of the thesis on VAEs and PCA. Numeric kernels live in
+the compiled module ``vaecore._core``; each has a pure-Python twin in
+:mod:`vaecore.reference`.
+"""
+
+__version__ = "0.1.0"
+
+from vaecore._native import build_info, has_cuda, has_native, set_num_threads
+
+__all__ = [
+    "__version__",
+    "build_info",
+    "has_cuda",
+    "has_native",
+    "set_num_threads",
+]

@@ -1,0 +1,1 @@
+"""Subcommands of the ``vaecore`` CLI, one module each (see :mod:`vaecore.cli`)."""
