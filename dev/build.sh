@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Development build: compile vaecore._core in place (next to the sources) so that
+#   PYTHONPATH=$PWD pytest
+# tests this checkout without reinstalling. Set VAECORE_CUDA=ON to also build
+# vaecore._cuda when nvcc is present. Releases and CI use `pip install .` instead.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+py=${PYTHON:-python3}
+version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/vaecore/__init__.py")
+cmake -S "$root" -B "$root/build/dev" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -Dpybind11_DIR="$($py -m pybind11 --cmakedir)" \
+  -DPython_EXECUTABLE="$(command -v "$py")" \
+  -DSKBUILD_PROJECT_VERSION="$version" \
+  -DVAECORE_CUDA="${VAECORE_CUDA:-OFF}" >/dev/null
+cmake --build "$root/build/dev"
+cp "$root"/build/dev/_core*.so "$root/vaecore/"
+if ls "$root"/build/dev/_cuda*.so >/dev/null 2>&1; then cp "$root"/build/dev/_cuda*.so "$root/vaecore/"; fi
+echo "built into $root/vaecore/"
