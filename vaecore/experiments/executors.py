@@ -1,0 +1,244 @@
+"""Executors: where the runs of a sweep execute (SPEC §6).
+
+Every executor takes task dicts (plain JSON-able data: id, runner name, params,
+seed, metrics, artifacts path), calls ``on_start(task)`` when a task is handed to
+a worker, and yields one result dict per task as it completes. Workers never
+touch the results store: the driver (:func:`vaecore.experiments.runner.sweep`)
+alone writes it. At most ``workers`` tasks are in flight, so a killed sweep
+loses at most that many runs.
+
+* :class:`SequentialExecutor` — in this process, one run after the other.
+* :class:`ProcessPoolExecutor` — ``workers`` spawned processes, each with
+  ``torch`` limited to ``threads`` threads (tiny models are overhead-bound, so
+  two single-threaded workers beat one two-threaded one on 2 cores).
+* :class:`RayExecutor` — Ray tasks (optional extra ``ray``). Without an address it
+  starts a local Ray instance bound to 127.0.0.1; with one it joins that cluster.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from vaecore.experiments.runfns import resolve_runner
+
+Task = dict[str, Any]
+OnStart = Callable[[Task], None]
+
+BACKENDS: tuple[str, ...] = ("local", "ray")
+
+
+def execute_one(task: Task) -> dict:
+    """Run one task in the current process; never raises for a failing run.
+
+    Returns
+    -------
+    dict
+        ``{"id", "status": "done", "metrics", "artifacts"}`` or
+        ``{"id", "status": "failed", "error": <traceback>, "artifacts"}``.
+    """
+    try:
+        fn = resolve_runner(task["runner"])
+        metrics = fn(
+            dict(task["params"]),
+            seed=int(task["seed"]),
+            metrics=tuple(task.get("metrics", ())),
+            out=task.get("artifacts"),
+        )
+        if not isinstance(metrics, dict):
+            raise TypeError(
+                f"run function {task['runner']!r} must return a dict of metrics; "
+                f"got {type(metrics).__name__}"
+            )
+        json.dumps(metrics, allow_nan=False)  # JSON-able and finite, or a clear failure
+        return {"id": task["id"], "status": "done", "metrics": metrics,
+                "artifacts": task.get("artifacts")}
+    except Exception:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
+        return {"id": task["id"], "status": "failed", "error": traceback.format_exc(),
+                "artifacts": task.get("artifacts")}
+
+
+def _failed(task: Task, error: str) -> dict:
+    return {"id": task["id"], "status": "failed", "error": error, "artifacts": task.get("artifacts")}
+
+
+class SequentialExecutor:
+    """Run tasks one by one in this process."""
+
+    workers = 1
+
+    def run(self, tasks: Iterable[Task], on_start: OnStart) -> Iterator[dict]:
+        for task in tasks:
+            on_start(task)
+            yield execute_one(task)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _init_worker(threads: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+class ProcessPoolExecutor:
+    """Run tasks in ``workers`` spawned processes (``threads`` torch threads each)."""
+
+    def __init__(self, workers: int = 2, *, threads: int = 1) -> None:
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"ProcessPoolExecutor: workers must be a positive integer; got {workers!r}")
+        self.workers = workers
+        self.threads = threads
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.threads,),
+        )
+
+    def run(self, tasks: Iterable[Task], on_start: OnStart) -> Iterator[dict]:
+        queue = list(tasks)
+        queue.reverse()
+        self._pool = self._pool or self._new_pool()
+        running: dict[cf.Future, Task] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    task = queue.pop()
+                    on_start(task)
+                    running[self._pool.submit(execute_one, task)] = task
+                finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                broken = False
+                for fut in finished:
+                    task = running.pop(fut)
+                    try:
+                        yield fut.result()
+                    except cf.process.BrokenProcessPool:
+                        broken = True
+                        yield _failed(task, "worker process died (killed or crashed):\n"
+                                      + traceback.format_exc())
+                if broken:  # every other in-flight task died with the pool
+                    for fut, task in list(running.items()):
+                        yield _failed(task, "worker pool broke while this run was in flight")
+                    running.clear()
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+        finally:
+            for fut in running:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def ray_available() -> bool:
+    """Whether the optional ``ray`` extra is importable."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class RayExecutor:
+    """Run tasks as Ray tasks; results return to the driver, which alone writes the store.
+
+    Parameters
+    ----------
+    address : str, optional
+        A Ray cluster to join (``"auto"`` or ``"ray://host:10001"`` ...). Without it a
+        local instance is started, bound to 127.0.0.1, with ``workers`` CPUs.
+    workers : int, optional
+        Tasks in flight at once (default: the cluster's CPU count).
+    threads : int
+        Torch threads per task (each task reserves that many CPUs).
+    """
+
+    def __init__(self, address: str | None = None, *, workers: int | None = None,
+                 threads: int = 1) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError(
+                "RayExecutor: the Ray backend needs the optional extra: pip install 'vaecore[ray]'"
+            ) from None
+        self._ray = ray
+        self._owns = False
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not ray.is_initialized():
+            if address is None:
+                ray.init(
+                    num_cpus=workers,
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+            self._owns = True
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.threads = threads
+        self.workers = workers or max(1, cpus // threads)
+        self._remote = ray.remote(num_cpus=threads, max_retries=0)(_ray_task)
+
+    def run(self, tasks: Iterable[Task], on_start: OnStart) -> Iterator[dict]:
+        ray = self._ray
+        queue = list(tasks)
+        queue.reverse()
+        running: dict[Any, Task] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    task = queue.pop()
+                    on_start(task)
+                    running[self._remote.remote(task, self.threads)] = task
+                ready, _ = ray.wait(list(running), num_returns=1)
+                for ref in ready:
+                    task = running.pop(ref)
+                    try:
+                        yield ray.get(ref)
+                    except Exception:  # noqa: BLE001 - worker death, lost node ...
+                        yield _failed(task, "Ray task failed:\n" + traceback.format_exc())
+        finally:
+            for ref in running:
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owns = False
+
+
+def _ray_task(task: Task, threads: int) -> dict:
+    _init_worker(threads)
+    return execute_one(task)
+
+
+def make_executor(backend: str = "local", *, workers: int = 1, address: str | None = None,
+                  threads: int = 1):
+    """An executor by name: ``local`` (sequential when ``workers == 1``) or ``ray``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"make_executor: backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"make_executor: workers must be a positive integer; got {workers!r}")
+    if backend == "ray":
+        return RayExecutor(address, workers=workers, threads=threads)
+    if address is not None:
+        raise ValueError("make_executor: address is only meaningful with backend='ray'")
+    return SequentialExecutor() if workers == 1 else ProcessPoolExecutor(workers, threads=threads)

@@ -1,0 +1,43 @@
+"""The thesis's published numbers (Tables 3.2–3.4), shipped as ``thesis_values.toml``.
+
+``thesis_value("table-3.3", "synth-lin", "beta-vae", "dto")`` → ``(0.0, 0.0)``;
+``(mean, None)`` where the thesis prints no ± (Table 3.2), ``None`` for a "–" cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from importlib import resources
+
+
+def format_key(value: object) -> str:
+    """How a row / column value is written as a key: numbers with ``:g`` (1.0 → "1")."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "-".join(format_key(v) for v in value)
+    return str(value)
+
+
+@functools.lru_cache(maxsize=1)
+def thesis_values() -> dict:
+    """The whole table: ``{table: {row: {column: {metric: [mean, std?]}}}}``."""
+    with (resources.files("vaecore.report") / "thesis_values.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def thesis_value(table: str, row: object, column: object, metric: str) -> tuple[float, float | None] | None:
+    """The thesis's ``(mean, std)`` for one cell, or ``None`` if it reports none."""
+    entry = (
+        thesis_values()
+        .get(table, {})
+        .get(format_key(row), {})
+        .get(format_key(column), {})
+        .get(metric)
+    )
+    if entry is None:
+        return None
+    return float(entry[0]), (float(entry[1]) if len(entry) > 1 else None)
