@@ -15,7 +15,15 @@ from collections.abc import Sequence
 import vaecore
 
 # Order = order in `vaecore --help`.
-COMMAND_MODULES: tuple[str, ...] = ("vaecore.commands.info",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "vaecore.commands.info",
+    "vaecore.commands.sweep",
+    "vaecore.commands.reproduce",
+    "vaecore.commands.report",
+    "vaecore.commands.plot",
+    "vaecore.commands.select",
+    "vaecore.commands.tune_beta",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,11 +148,25 @@ class ProcessPoolExecutor:
 
 def ray_available() -> bool:
     """Whether the optional ``ray`` extra is importable."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+def _localhost_only() -> None:
+    """Make a local Ray bind to the loopback address.
+
+    Ray on Linux resolves "127.0.0.1" to the machine's outward address unless its
+    cluster mode is off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, the mode Ray uses on
+    laptops). The variable is read when ``ray`` is imported, so it is set in the
+    environment (for Ray's own subprocesses) and on the loaded constant module.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import sys
+
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 class RayExecutor:
@@ -171,6 +185,8 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, *, workers: int | None = None,
                  threads: int = 1) -> None:
+        if address is None:
+            _localhost_only()
         try:
             import ray
         except ImportError:

@@ -86,6 +86,15 @@ def train_linear_vae(x: np.ndarray, k: int, *, beta: float, lr: float, steps: in
     """Train the linear VAE; return the decoder matrix ``W`` (data_dim × k)."""
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 6 x 3 model: threads only add overhead
+    try:
+        return _train(torch, x, k, beta=beta, lr=lr, steps=steps, batch_size=batch_size, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(torch, x, k, *, beta, lr, steps, batch_size, seed) -> np.ndarray:
     gen = torch.Generator().manual_seed(int(seed))
     data = torch.as_tensor(x, dtype=torch.float32)
     m = data.shape[1]

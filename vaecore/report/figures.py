@@ -37,7 +37,7 @@ def save_figure(fig, path: str | Path, formats: Sequence[str] = ("png", "pdf")) 
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in formats:
-        final = path.with_suffix(f".{fmt}")
+        final = path.parent / f"{path.name}.{fmt}"
         tmp = final.with_name(final.name + ".tmp")
         fig.savefig(tmp, format=fmt, dpi=150)
         os.replace(tmp, final)

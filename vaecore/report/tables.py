@@ -105,6 +105,7 @@ class Table:
     metrics: list[str] = field(default_factory=list)
     cells: dict = field(default_factory=dict)  # (row, metric, column) -> Cell
     experiments: list[str] = field(default_factory=list)
+    failed_runs: set = field(default_factory=set)
 
     @property
     def value(self) -> int:
@@ -161,7 +162,7 @@ class Table:
         note = f"mean ± std over {'/'.join(map(str, ns)) or 0} seeds"
         if has_thesis:
             note += f"; {MARK} = outside the thesis's mean ± std"
-        failed = sum(c.n_failed for c in self.cells.values())
+        failed = len(self.failed_runs)
         if failed:
             note += f"; {failed} failed runs left out"
         text += ["", f"_{note}._", ""]
@@ -265,6 +266,8 @@ def build_tables(records: Iterable, layouts: Mapping[str, dict] | None = None) -
             )
         if rec.experiment not in table.experiments:
             table.experiments.append(rec.experiment)
+        if rec.status == "failed":
+            table.failed_runs.add(rec.id)
         group, params = rec.config.get("group", {}), rec.config.get("params", {})
         row = format_key(_group_value(group, params, table.rows_key))
         if row not in table.rows:

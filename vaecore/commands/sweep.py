@@ -1,0 +1,78 @@
+"""``vaecore sweep CONFIG``: expand an experiment config into runs, execute, record in a store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vaecore.experiments import (
+    ResultsStore,
+    make_executor,
+    parse_overrides,
+    resolve_experiments,
+    sweep,
+)
+from vaecore.experiments.executors import BACKENDS
+from vaecore.report.tables import record_layouts
+
+EXIT_RUNS_FAILED = 3
+
+
+def add_execution_args(p: argparse.ArgumentParser, *, default_workers: int = 1) -> None:
+    """Options shared by ``sweep`` and ``reproduce``."""
+    p.add_argument("--seeds", type=int, default=None,
+                   help="number of seeds 0..N-1 (default: the config's, per scale)")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="local (sequential or process pool) or ray (optional extra)")
+    p.add_argument("--workers", type=int, default=default_workers,
+                   help=f"runs in flight at once (default {default_workers}; local: >1 = process pool)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address to join (default: a local Ray bound to 127.0.0.1)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a run parameter in every run (TOML value), e.g. --set steps=100")
+    p.add_argument("--out", required=True, type=Path, help="output directory (store + artifacts)")
+
+
+def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
+    """Sweep every spec into ``args.out``; return the number of failed runs."""
+    overrides = parse_overrides(args.overrides)
+    runs = []
+    for spec in specs:
+        runs += spec.expand(scale=scale, seeds=args.seeds, overrides=overrides)
+    record_layouts(args.out, specs)
+    executor = make_executor(args.backend, workers=args.workers, address=args.address,
+                             threads=args.threads)
+    try:
+        with ResultsStore(args.out) as store:
+            result = sweep(runs, store, executor=executor, out=args.out)
+    finally:
+        executor.close()
+    print(f"sweep: {result.total} runs: {result.skipped} already done, {result.done} done now, "
+          f"{result.failed} failed; store: {Path(args.out) / 'results.sqlite'}", file=sys.stderr)
+    return result.failed
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run an experiment config (all variants x grid x seeds) into a results store",
+        description="Expand CONFIG (a shipped experiment name, a group such as 'synthetic', or a "
+                    "path to a .toml file) into runs, train and evaluate each, and record them in "
+                    "OUT/results.sqlite. Rerunning skips runs already done. Exit status 3 when "
+                    "some runs failed (their tracebacks are in the store).",
+    )
+    p.add_argument("config", help="experiment name, group name or path to a TOML config")
+    p.add_argument("--scale", choices=("quick", "thesis"), default="thesis",
+                   help="the thesis's settings (default) or the quick CPU scale")
+    p.add_argument("--quick", action="store_const", dest="scale", const="quick",
+                   help="same as --scale quick")
+    add_execution_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = resolve_experiments(args.config)
+    failed = run_sweeps(specs, args, scale=args.scale)
+    return EXIT_RUNS_FAILED if failed else 0
