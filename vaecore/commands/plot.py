@@ -23,6 +23,10 @@ def _sample_x(run, n: int, seed: int) -> np.ndarray:
     return ds.observations_at(idx)
 
 
+def _obs_shape(run) -> tuple[int, ...]:
+    return tuple(getattr(run, "observation_shape", None) or run.dataset.observation_shape)
+
+
 def _parse_latents(text: str) -> tuple[int, int]:
     try:
         i, j = (int(t) for t in text.split(","))
@@ -69,7 +73,7 @@ def run_traversal(args: argparse.Namespace) -> int:
     z0, _ = latent_statistics(run.model, _sample_x(run, args.n_samples, args.seed))
     values = np.linspace(-args.range, args.range, args.steps)
     grid = traverse_2d(run.model, z0, i, j, values)
-    fig = plot_traversal_grid(grid, values, (i, j), run.dataset.observation_shape)
+    fig = plot_traversal_grid(grid, values, (i, j), _obs_shape(run))
     for p in save_figure(fig, args.out or Path(args.run) / f"traversal_{i}_{j}"):
         print(f"wrote {p}")
     return 0
@@ -88,7 +92,7 @@ def run_eigenfaces(args: argparse.Namespace) -> int:
     z0, sigma = latent_statistics(run.model, _sample_x(run, args.n_samples, args.seed))
     latents = eigenface_latents(sigma, args.k)
     decoded = traverse_1d(run.model, z0, latents, alpha=args.alpha)
-    fig = plot_eigenfaces(decoded, list(latents), run.dataset.observation_shape, alpha=args.alpha)
+    fig = plot_eigenfaces(decoded, list(latents), _obs_shape(run), alpha=args.alpha)
     for p in save_figure(fig, args.out or Path(args.run) / "eigenfaces"):
         print(f"wrote {p}")
     return 0
