@@ -25,8 +25,10 @@ def add_execution_args(p: argparse.ArgumentParser, *, default_workers: int = 1) 
                    help="number of seeds 0..N-1 (default: the config's, per scale)")
     p.add_argument("--backend", choices=BACKENDS, default="local",
                    help="local (sequential or process pool) or ray (optional extra)")
-    p.add_argument("--workers", type=int, default=default_workers,
-                   help=f"runs in flight at once (default {default_workers}; local: >1 = process pool)")
+    p.add_argument("--workers", type=int, default=None,
+                   help=f"runs in flight at once (local: default {default_workers}, >1 = a process "
+                        "pool; ray: default = the cluster's CPUs / --threads)")
+    p.set_defaults(default_workers=default_workers)
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument("--address", default=None,
                    help="Ray cluster address to join (default: a local Ray bound to 127.0.0.1)")
@@ -42,7 +44,10 @@ def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
     for spec in specs:
         runs += spec.expand(scale=scale, seeds=args.seeds, overrides=overrides)
     record_layouts(args.out, specs)
-    executor = make_executor(args.backend, workers=args.workers, address=args.address,
+    workers = args.workers
+    if workers is None and args.backend == "local":
+        workers = args.default_workers
+    executor = make_executor(args.backend, workers=workers, address=args.address,
                              threads=args.threads)
     try:
         with ResultsStore(args.out) as store:

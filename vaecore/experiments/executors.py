@@ -199,7 +199,7 @@ class RayExecutor:
         if not ray.is_initialized():
             if address is None:
                 ray.init(
-                    num_cpus=workers,
+                    num_cpus=None if workers is None else workers * threads,
                     include_dashboard=False,
                     _node_ip_address="127.0.0.1",
                     log_to_driver=False,
@@ -246,12 +246,19 @@ def _ray_task(task: Task, threads: int) -> dict:
     return execute_one(task)
 
 
-def make_executor(backend: str = "local", *, workers: int = 1, address: str | None = None,
-                  threads: int = 1):
-    """An executor by name: ``local`` (sequential when ``workers == 1``) or ``ray``."""
+def make_executor(backend: str = "local", *, workers: int | None = 1,
+                  address: str | None = None, threads: int = 1):
+    """An executor by name: ``local`` (sequential when ``workers == 1``) or ``ray``.
+
+    ``workers=None`` means 1 locally and the cluster's CPUs / ``threads`` on Ray.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"make_executor: backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    if not isinstance(workers, int) or workers < 1:
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"make_executor: threads must be a positive integer; got {threads!r}")
+    if workers is None and backend == "local":
+        workers = 1
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"make_executor: workers must be a positive integer; got {workers!r}")
     if backend == "ray":
         return RayExecutor(address, workers=workers, threads=threads)

@@ -330,7 +330,8 @@ class ExperimentSpec:
                         _merge(params, layer)
                     group = {"variant": label}
                     group.update({k.rsplit(".", 1)[-1]: v for k, v in point.items()})
-                    group.setdefault("dataset", params.get("dataset"))
+                    if params.get("dataset") is not None:
+                        group.setdefault("dataset", params["dataset"])
                     out.append(
                         RunSpec(
                             experiment=self.name,
