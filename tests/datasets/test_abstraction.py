@@ -1,0 +1,127 @@
+"""The dataset abstraction: registry, grid bijection, split, torch adapters, noisy()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vaecore import datasets
+
+
+def test_registry_names_and_unknown():
+    assert set(datasets.NAMES) == {
+        "dsprites", "shapes3d", "synth-lin", "synth-nonlin", "mnist", "fashion-mnist",
+        "image-folder",
+    }
+    with pytest.raises(ValueError, match="name must be one of .*dsprites"):
+        datasets.load("dsprite")
+    with pytest.raises(ValueError, match="unknown option 'n'.*n_samples"):
+        datasets.load("synth-lin", n=10)
+
+
+def test_dsprites_grid():
+    ds = datasets.load("dsprites")
+    assert len(ds) == 737_280 and ds.n_factors == 5
+    assert ds.factor_sizes == (3, 6, 40, 32, 32)
+    assert list(ds.strides) == [245760, 40960, 1024, 32, 1]
+    np.testing.assert_allclose(ds.factor_values[1], [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    assert ds.factor_values[2][0] == 0.0 and ds.factor_values[2][-1] == 2 * np.pi
+    assert len(ds.factor_values[2]) == 40
+    np.testing.assert_allclose(ds.factor_values[3], np.arange(32) / 31)
+    assert ds.observation_shape == (1, 64, 64) and ds.is_image
+    assert ds.categorical == (True, False, False, False, False)
+
+
+def test_index_factor_bijection_random():
+    ds = datasets.load("dsprites")
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, len(ds), 5000)
+    f = ds.index_to_factors(idx)
+    np.testing.assert_array_equal(ds.factors_to_index(f), idx)
+    np.testing.assert_array_equal(f @ np.array([245760, 40960, 1024, 32, 1]), idx)
+    np.testing.assert_array_equal(ds.index_to_factors([0, len(ds) - 1]),
+                                  [[0, 0, 0, 0, 0], [2, 5, 39, 31, 31]])
+    g = ds.sample_factors(1000, rng)
+    assert g.dtype == np.int64 and (g >= 0).all() and (g < np.array(ds.factor_sizes)).all()
+
+
+def test_bad_indices_and_factors():
+    ds = datasets.load("dsprites")
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 737280\); got 737280"):
+        ds.observations_at([737280])
+    with pytest.raises(ValueError, match="indices must be in"):
+        ds.index_to_factors([-1])
+    with pytest.raises(ValueError, match=r"factors\[:, 1\] \(scale\) must be class indices in \[0, 6\)"):
+        ds.factors_to_index([[0, 6, 0, 0, 0]])
+    with pytest.raises(ValueError, match="must have 5 columns"):
+        ds.factors_to_index([[0, 1]])
+    with pytest.raises(ValueError, match="integer class labels"):
+        ds.factors_to_index([[0, 0.5, 0, 0, 0]])
+    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
+        ds.sample_factors(3, "x")
+
+
+def test_split_80_10_10_deterministic_disjoint():
+    ds = datasets.load("synth-lin", n_samples=1003)
+    tr, ev, te = ds.split(seed=5)
+    assert (len(tr), len(ev), len(te)) == (802, 100, 101)
+    allidx = np.concatenate([tr, ev, te])
+    np.testing.assert_array_equal(np.sort(allidx), np.arange(1003))
+    tr2, ev2, te2 = ds.split(seed=5)
+    np.testing.assert_array_equal(tr, tr2)
+    assert not np.array_equal(ds.split(seed=6)[0], tr)
+    # the split depends only on (n, seed): same for every dataset of that size
+    np.testing.assert_array_equal(np.sort(np.random.default_rng(5).permutation(1003)[:802]), tr)
+
+
+def test_torch_dataset_and_dataloader():
+    ds = datasets.load("dsprites")
+    idx = np.arange(100, 170)
+    tds = ds.torch_dataset(idx)
+    assert len(tds) == 70
+    x, f = tds[3]
+    assert x.shape == (1, 64, 64) and x.dtype == torch.float32
+    assert f.dtype == torch.int64
+    np.testing.assert_array_equal(f.numpy(), ds.index_to_factors([103])[0])
+    np.testing.assert_array_equal(x.numpy(), ds.observations_at([103])[0])
+    dl = ds.dataloader(idx, batch_size=32, shuffle=True, seed=1)
+    batches = list(dl)
+    assert [b[0].shape[0] for b in batches] == [32, 32, 6]
+    seen = np.concatenate([ds.factors_to_index(b[1].numpy()) for b in batches])
+    np.testing.assert_array_equal(np.sort(seen), idx)
+    again = np.concatenate([ds.factors_to_index(b[1].numpy()) for b in ds.dataloader(
+        idx, batch_size=32, shuffle=True, seed=1)])
+    np.testing.assert_array_equal(seen, again)
+    assert [b[0].shape[0] for b in ds.dataloader(idx, batch_size=32, shuffle=False,
+                                                 drop_last=True)] == [32, 32]
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        ds.dataloader(idx, batch_size=0, shuffle=False)
+
+
+def test_dataloader_with_workers_continuous():
+    ds = datasets.load("synth-nonlin", n_samples=200)
+    dl = ds.dataloader(None, batch_size=64, shuffle=False, num_workers=1)
+    xs, fs = zip(*list(dl))
+    np.testing.assert_array_equal(torch.cat(xs).numpy(), ds.data)
+    assert fs[0].dtype == torch.float32
+
+
+def test_noisy_deterministic_bounded():
+    ds = datasets.load("dsprites")
+    nz = datasets.noisy(ds, 0.1, seed=2)
+    assert len(nz) == len(ds) and nz.factor_names == ds.factor_names
+    a = nz.observations_at([5, 77, 5])
+    np.testing.assert_array_equal(a[0], a[2])
+    np.testing.assert_array_equal(nz.observations_at([77])[0], a[1])
+    clean = ds.observations_at([5, 77, 5])
+    d = a - clean
+    assert a.min() >= 0.0 and a.max() <= 1.0
+    assert np.abs(d).max() <= 0.1 + 1e-7 and np.abs(d).max() > 0.09
+    # clipping: background (0) pixels only get upward noise, foreground only downward
+    assert (d[clean == 0] >= 0).all() and (d[clean == 1] <= 0).all()
+    np.testing.assert_array_equal(nz.observations(ds.index_to_factors([77]))[0], a[1])
+    assert not np.array_equal(datasets.noisy(ds, 0.1, seed=3).observations_at([5]), a[:1])
+    np.testing.assert_array_equal(nz.index_to_factors([77]), ds.index_to_factors([77]))
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        datasets.noisy(ds, -0.1)
