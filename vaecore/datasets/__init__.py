@@ -8,7 +8,10 @@
 
 from vaecore.datasets.base import GridDataset, GroundTruthDataset
 from vaecore.datasets.dsprites import DSprites, DSpritesGeometry, render_dsprites
+from vaecore.datasets.image_folder import ImageFolder
+from vaecore.datasets.mnist import MNIST, FashionMNIST, read_idx
 from vaecore.datasets.registry import NAMES, dataset_class, dataset_options, load
+from vaecore.datasets.shapes3d import Shapes3D, Shapes3DScene, render_shapes3d
 from vaecore.datasets.synthetic import SynthLin, SynthNonLin
 from vaecore.datasets.variants import NoisyDataset, TransformedDataset, noisy
 
@@ -16,15 +19,22 @@ __all__ = [
     "NAMES",
     "DSprites",
     "DSpritesGeometry",
+    "FashionMNIST",
     "GridDataset",
     "GroundTruthDataset",
+    "ImageFolder",
+    "MNIST",
     "NoisyDataset",
     "TransformedDataset",
+    "Shapes3D",
+    "Shapes3DScene",
     "SynthLin",
     "SynthNonLin",
     "dataset_class",
     "dataset_options",
     "load",
     "noisy",
+    "read_idx",
     "render_dsprites",
+    "render_shapes3d",
 ]

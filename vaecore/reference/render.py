@@ -54,3 +54,138 @@ def render_dsprites(poses: np.ndarray, out: np.ndarray) -> None:
             q = x * x + y * y - 1.0
             mask = q * q * q - x * x * y * y * y <= 0.0
         out[k] = mask
+
+
+def _sphere(o, d, centre_y, radius, best, normal):
+    px, py, pz = o[0], o[1] - centre_y, o[2]
+    b = px * d[0] + py * d[1] + pz * d[2]
+    c = px * px + py * py + pz * pz - radius * radius
+    disc = b * b - c
+    with np.errstate(invalid="ignore"):
+        t = -b - np.sqrt(disc)
+    hit = (disc >= 0.0) & (t > 0.0) & (t < best)
+    best[hit] = t[hit]
+    normal[0][hit] = ((o[0] + t * d[0]) / radius)[hit]
+    normal[1][hit] = ((o[1] + t * d[1] - centre_y) / radius)[hit]
+    normal[2][hit] = ((o[2] + t * d[2]) / radius)[hit]
+
+
+def _tube(o, d, radius, y0, y1, best, normal):
+    a = d[0] * d[0] + d[2] * d[2]
+    b = o[0] * d[0] + o[2] * d[2]
+    c = o[0] * o[0] + o[2] * o[2] - radius * radius
+    disc = b * b - a * c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (-b - np.sqrt(disc)) / a
+    y = o[1] + t * d[1]
+    hit = (a != 0.0) & (disc >= 0.0) & (t > 0.0) & (t < best) & (y >= y0) & (y <= y1)
+    best[hit] = t[hit]
+    normal[0][hit] = ((o[0] + t * d[0]) / radius)[hit]
+    normal[1][hit] = 0.0
+    normal[2][hit] = ((o[2] + t * d[2]) / radius)[hit]
+
+
+def _cube(o, d, s, best, normal):
+    n = best.shape
+    tnear = np.full(n, -np.inf)
+    tfar = np.full(n, np.inf)
+    axis = np.full(n, -1)
+    sign = np.zeros(n)
+    ok = np.ones(n, bool)
+    for ax, (lo, hi) in enumerate(((-s, s), (0.0, 2.0 * s), (-s, s))):
+        oo, dd = o[ax], d[ax]
+        zero = dd == 0.0
+        ok &= ~zero | ((oo >= lo) & (oo <= hi))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1 = (lo - oo) / dd
+            t2 = (hi - oo) / dd
+        swap = t1 > t2
+        a1 = np.where(swap, t2, t1)
+        a2 = np.where(swap, t1, t2)
+        sg = np.where(swap, 1.0, -1.0)
+        upd = ~zero & (a1 > tnear)
+        tnear = np.where(upd, a1, tnear)
+        axis = np.where(upd, ax, axis)
+        sign = np.where(upd, sg, sign)
+        tfar = np.where(~zero & (a2 < tfar), a2, tfar)
+    hit = ok & (axis >= 0) & (tnear <= tfar) & (tnear > 0.0) & (tnear < best)
+    best[hit] = tnear[hit]
+    for ax in range(3):
+        normal[ax][hit] = np.where(axis == ax, sign, 0.0)[hit]
+
+
+def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> None:
+    """Ray-cast the Shapes3D room from kernel rows ``params (n, 23)`` and ``scene (6,)``.
+
+    Same formulas and evaluation order as ``csrc/render_shapes3d.cpp`` (see its header for
+    the layout): the ray of pixel (i, j) is ``f + x r + y u`` with
+    ``x = (j + 0.5)/32 - 1``, ``y = 1 - (i + 0.5)/32``, normalised; the nearest hit among the
+    floor ``y = 0``, the wall ``z = wall_z`` and the object gives the colour, shaded by
+    ``ambient + diffuse * max(0, n . l)``. The kernel's bounding-sphere quick reject is left
+    out (it only skips rays that miss the object). Results agree with the kernel to float
+    rounding: identical except, rarely, a silhouette pixel decided by the last bit.
+    """
+    wall_z, lx, ly, lz, ambient, diffuse = (float(v) for v in scene)
+    c = np.arange(SIZE, dtype=np.float64) + 0.5
+    x = np.broadcast_to((c / 32.0 - 1.0)[None, :], (SIZE, SIZE)).ravel()
+    y = np.broadcast_to((1.0 - c / 32.0)[:, None], (SIZE, SIZE)).ravel()
+    for k in range(params.shape[0]):
+        p = params[k]
+        shape, s = int(p[0]), float(p[1])
+        o = (float(p[2]), float(p[3]), float(p[4]))
+        dx = p[5] + x * p[8] + y * p[11]
+        dy = p[6] + x * p[9] + y * p[12]
+        dz = p[7] + x * p[10] + y * p[13]
+        inv = 1.0 / np.sqrt(dx * dx + dy * dy + dz * dz)
+        d = (dx * inv, dy * inv, dz * inv)
+        best = np.full(x.shape, np.inf)
+        colour = np.zeros((x.size, 3))
+        shade = np.zeros(x.size)
+        surface = np.zeros(x.size, np.int64)  # 0 none, 1 floor, 2 wall, 3 object
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tf = -o[1] / d[1]
+            tw = (wall_z - o[2]) / d[2]
+        hit = (d[1] < 0.0) & (tf > 0.0)
+        best[hit] = tf[hit]
+        surface[hit] = 1
+        hit = (d[2] > 0.0) & (tw > 0.0) & (tw < best)
+        best[hit] = tw[hit]
+        surface[hit] = 2
+        obj = best.copy()
+        normal = [np.zeros(x.size), np.zeros(x.size), np.zeros(x.size)]
+        if shape == 0:
+            _cube(o, d, s, obj, normal)
+        elif shape == 1:
+            _tube(o, d, s, 0.0, 2.0 * s, obj, normal)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = (2.0 * s - o[1]) / d[1]
+            px = o[0] + t * d[0]
+            pz = o[2] + t * d[2]
+            cap = (d[1] < 0.0) & (t > 0.0) & (t < obj) & (px * px + pz * pz <= s * s)
+            obj[cap] = t[cap]
+            normal[0][cap], normal[1][cap], normal[2][cap] = 0.0, 1.0, 0.0
+        elif shape == 2:
+            _sphere(o, d, s, s, obj, normal)
+        else:
+            r = 0.6 * s
+            _tube(o, d, r, r, 2.0 * s - r, obj, normal)
+            _sphere(o, d, r, r, obj, normal)
+            _sphere(o, d, 2.0 * s - r, r, obj, normal)
+        hit = obj < best
+        surface[hit] = 3
+        floor_shade = ambient + diffuse * max(0.0, ly)
+        wall_shade = ambient + diffuse * max(0.0, -lz)
+        for code, rows, sh in ((1, p[14:17], floor_shade), (2, p[17:20], wall_shade)):
+            m = surface == code
+            colour[m] = rows
+            shade[m] = sh
+        m = surface == 3
+        colour[m] = p[20:23]
+        shade[m] = ambient + diffuse * np.maximum(
+            0.0, normal[0][m] * lx + normal[1][m] * ly + normal[2][m] * lz)
+        value = colour * shade[:, None]
+        if out.dtype == np.uint8:
+            img = np.floor(255.0 * value + 0.5).astype(np.uint8)
+        else:
+            img = value.astype(np.float32)
+        out[k] = img.T.reshape(3, SIZE, SIZE)
