@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import vaecore
 
 # Order = order in `vaecore --help`.
-COMMAND_MODULES: tuple[str, ...] = ("vaecore.commands.info",)
+COMMAND_MODULES: tuple[str, ...] = ("vaecore.commands.info", "vaecore.commands.datasets")
 
 
 def build_parser() -> argparse.ArgumentParser:

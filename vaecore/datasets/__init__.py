@@ -7,6 +7,7 @@
 """
 
 from vaecore.datasets.base import GridDataset, GroundTruthDataset
+from vaecore.datasets.calibrate import CalibrationResult, calibrate_dsprites
 from vaecore.datasets.dsprites import DSprites, DSpritesGeometry, render_dsprites
 from vaecore.datasets.image_folder import ImageFolder
 from vaecore.datasets.mnist import MNIST, FashionMNIST, read_idx
@@ -17,6 +18,7 @@ from vaecore.datasets.variants import NoisyDataset, TransformedDataset, noisy
 
 __all__ = [
     "NAMES",
+    "CalibrationResult",
     "DSprites",
     "DSpritesGeometry",
     "FashionMNIST",
@@ -30,6 +32,7 @@ __all__ = [
     "Shapes3DScene",
     "SynthLin",
     "SynthNonLin",
+    "calibrate_dsprites",
     "dataset_class",
     "dataset_options",
     "load",
