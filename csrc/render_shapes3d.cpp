@@ -15,8 +15,11 @@
 //   cylinder radius s, y in [0, 2s] (side + top cap)
 //   sphere   centre (0, s, 0), radius s
 //   capsule  radius 0.6 s, axis segment y in [0.6 s, 2s - 0.6 s]
-// Pixel (i, j): ray d = f + x r + y u with x = (j + 0.5) / 32 - 1, y = 1 - (i + 0.5) / 32,
-// normalised. Nearest hit with t > 0 wins. Everything is +, -, *, /, sqrt without FMA
+// Pixel (i, j): ray d = f + x r + y u with x = (j + 0.5) / 32 - 1, y = 1 - (i + 0.5) / 32.
+// Rays passing within 1.8 s of the object's centre (0, s, 0) are normalised and tested
+// against floor, wall and object; for the others the wall wins over the floor iff
+// (wall_z - oz) * (-dy) < oy * dz (the division-free form of t_wall < t_floor, along the
+// unnormalised direction). Nearest hit with t > 0 wins. Everything is +, -, *, /, sqrt without FMA
 // contraction, mirrored step by step by vaecore/reference/render.py:render_shapes3d.
 #include "common.hpp"
 
@@ -114,7 +117,46 @@ inline float store<float>(double v) {
 }
 template <>
 inline std::uint8_t store<std::uint8_t>(double v) {
-  return static_cast<std::uint8_t>(std::floor(255.0 * v + 0.5));
+  return static_cast<std::uint8_t>(static_cast<int>(255.0 * v + 0.5));  // v >= 0: floor
+}
+
+// Conservative pixel box [i0, i1] x [j0, j1] outside which no ray passes within `bound`
+// of the object's centre c = (0, s, 0): the bounding sphere's camera-space box projected
+// (corner extremes of a / z), plus one pixel. The whole image when the sphere is not
+// entirely in front of the camera.
+inline void candidate_box(const double* p, double bound, int& i0, int& i1, int& j0, int& j1) {
+  i0 = 0;
+  i1 = kSize - 1;
+  j0 = 0;
+  j1 = kSize - 1;
+  const double cx = -p[2], cy = p[1] - p[3], cz = -p[4];
+  const double rn = std::sqrt(p[8] * p[8] + p[9] * p[9] + p[10] * p[10]);
+  const double un = std::sqrt(p[11] * p[11] + p[12] * p[12] + p[13] * p[13]);
+  const double zc = cx * p[5] + cy * p[6] + cz * p[7];
+  if (!(zc - bound > 1e-9) || rn <= 0.0 || un <= 0.0) return;
+  const double ac = (cx * p[8] + cy * p[9] + cz * p[10]) / rn;
+  const double bc = (cx * p[11] + cy * p[12] + cz * p[13]) / un;
+  auto range = [&](double centre, double norm, double& lo, double& hi) {
+    lo = kInf;
+    hi = -kInf;
+    for (double da : {-bound, bound})
+      for (double dz : {-bound, bound}) {
+        const double v = (centre + da) / ((zc + dz) * norm);
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+  };
+  double xlo, xhi, ylo, yhi;
+  range(ac, rn, xlo, xhi);
+  range(bc, un, ylo, yhi);
+  // x = (j + 0.5)/32 - 1, y = 1 - (i + 0.5)/32
+  auto clampi = [](double v) {
+    return static_cast<int>(std::max(-1.0, std::min(static_cast<double>(kSize), v)));
+  };
+  j0 = std::max(0, clampi(std::floor(32.0 * (xlo + 1.0) - 0.5)) - 1);
+  j1 = std::min(kSize - 1, clampi(std::ceil(32.0 * (xhi + 1.0) - 0.5)) + 1);
+  i0 = std::max(0, clampi(std::floor(32.0 * (1.0 - yhi) - 0.5)) - 1);
+  i1 = std::min(kSize - 1, clampi(std::ceil(32.0 * (1.0 - ylo) - 0.5)) + 1);
 }
 
 template <typename T>
@@ -126,19 +168,58 @@ void render_one(const double* p, const double* scene, T* img) {
   const double ambient = scene[4], diffuse = scene[5];
   const double floor_shade = ambient + diffuse * std::max(0.0, ly);
   const double wall_shade = ambient + diffuse * std::max(0.0, -lz);
+  T floor_rgb[3], wall_rgb[3];
+  for (int c = 0; c < 3; ++c) {
+    floor_rgb[c] = store<T>(p[14 + c] * floor_shade);
+    wall_rgb[c] = store<T>(p[17 + c] * wall_shade);
+  }
   // bounding sphere of the object (centre (0, s, 0)), for a quick reject
   const double bound = 1.8 * s;
+  const double qx = -ox, qy = s - oy, qz = -oz;
+  const double qq = qx * qx + qy * qy + qz * qz;
+  const double bound2 = bound * bound;
+  const double wall_front = wall_z - oz;
+  const bool floor_ok = oy > 0.0;         // -oy/dy > 0 for dy < 0
+  const bool wall_ok = wall_front > 0.0;  // (wall_z - oz)/dz > 0 for dz > 0
+  int bi0, bi1, bj0, bj1;
+  candidate_box(p, bound, bi0, bi1, bj0, bj1);
   T* rch = img;
   T* gch = img + kSize * kSize;
   T* bch = img + 2 * kSize * kSize;
+  unsigned char code[kSize];
   for (int i = 0; i < kSize; ++i) {
     const double y = 1.0 - (static_cast<double>(i) + 0.5) / 32.0;
+    // 1) floor (1) / wall (2) / nothing (0) for every pixel of the row, division-free:
+    //    the wall wins iff (wall_z - oz) * (-dy) < oy * dz (t_wall < t_floor, d unnormalised)
     for (int j = 0; j < kSize; ++j) {
+      const double x = (static_cast<double>(j) + 0.5) / 32.0 - 1.0;
+      const double dy = p[6] + x * p[9] + y * p[12];
+      const double dz = p[7] + x * p[10] + y * p[13];
+      const bool f = dy < 0.0 && floor_ok;
+      const bool w = dz > 0.0 && wall_ok;
+      const bool wall = (f && w) ? (wall_front * (-dy) < oy * dz) : w;
+      code[j] = wall ? 2 : (f ? 1 : 0);
+    }
+    for (int j = 0; j < kSize; ++j) {
+      const int k = i * kSize + j;
+      const T* rgb = code[j] == 2 ? wall_rgb : floor_rgb;
+      const bool none = code[j] == 0;
+      rch[k] = none ? T(0) : rgb[0];
+      gch[k] = none ? T(0) : rgb[1];
+      bch[k] = none ? T(0) : rgb[2];
+    }
+    if (i < bi0 || i > bi1) continue;
+    // 2) rays passing within `bound` of the object's centre: normalised, nearest of floor,
+    //    wall and object (distances along the unit direction)
+    for (int j = bj0; j <= bj1; ++j) {
       const double x = (static_cast<double>(j) + 0.5) / 32.0 - 1.0;
       double dx = p[5] + x * p[8] + y * p[11];
       double dy = p[6] + x * p[9] + y * p[12];
       double dz = p[7] + x * p[10] + y * p[13];
-      const double inv = 1.0 / std::sqrt(dx * dx + dy * dy + dz * dz);
+      const double dd = dx * dx + dy * dy + dz * dz;
+      const double qd = qx * dx + qy * dy + qz * dz;
+      if (!(qq * dd - qd * qd <= bound2 * dd)) continue;
+      const double inv = 1.0 / std::sqrt(dd);
       dx = dx * inv;
       dy = dy * inv;
       dz = dz * inv;
@@ -161,40 +242,33 @@ void render_one(const double* p, const double* scene, T* img) {
           shade = wall_shade;
         }
       }
-      // quick reject: distance of the bounding-sphere centre from the ray line
-      const double qx = -ox, qy = s - oy, qz = -oz;
-      const double along = qx * dx + qy * dy + qz * dz;
-      const double dist2 = qx * qx + qy * qy + qz * qz - along * along;
-      if (dist2 <= bound * bound) {
-        Hit h;
-        h.t = best;
-        if (shape == 0) {
-          cube(ox, oy, oz, dx, dy, dz, s, h);
-        } else if (shape == 1) {
-          tube(ox, oy, oz, dx, dy, dz, s, 0.0, 2.0 * s, h);
-          if (dy < 0.0) {
-            const double t = (2.0 * s - oy) / dy;
-            const double px = ox + t * dx, pz = oz + t * dz;
-            if (t > 0.0 && t < h.t && px * px + pz * pz <= s * s) {
-              h.t = t;
-              h.nx = 0.0;
-              h.ny = 1.0;
-              h.nz = 0.0;
-            }
+      Hit h;
+      h.t = best;
+      if (shape == 0) {
+        cube(ox, oy, oz, dx, dy, dz, s, h);
+      } else if (shape == 1) {
+        tube(ox, oy, oz, dx, dy, dz, s, 0.0, 2.0 * s, h);
+        if (dy < 0.0) {
+          const double t = (2.0 * s - oy) / dy;
+          const double px = ox + t * dx, pz = oz + t * dz;
+          if (t > 0.0 && t < h.t && px * px + pz * pz <= s * s) {
+            h.t = t;
+            h.nx = 0.0;
+            h.ny = 1.0;
+            h.nz = 0.0;
           }
-        } else if (shape == 2) {
-          sphere(ox, oy, oz, dx, dy, dz, 0.0, s, 0.0, s, h);
-        } else {
-          const double r = 0.6 * s;
-          tube(ox, oy, oz, dx, dy, dz, r, r, 2.0 * s - r, h);
-          sphere(ox, oy, oz, dx, dy, dz, 0.0, r, 0.0, r, h);
-          sphere(ox, oy, oz, dx, dy, dz, 0.0, 2.0 * s - r, 0.0, r, h);
         }
-        if (h.t < best) {
-          best = h.t;
-          colour = p + 20;
-          shade = ambient + diffuse * std::max(0.0, h.nx * lx + h.ny * ly + h.nz * lz);
-        }
+      } else if (shape == 2) {
+        sphere(ox, oy, oz, dx, dy, dz, 0.0, s, 0.0, s, h);
+      } else {
+        const double r = 0.6 * s;
+        tube(ox, oy, oz, dx, dy, dz, r, r, 2.0 * s - r, h);
+        sphere(ox, oy, oz, dx, dy, dz, 0.0, r, 0.0, r, h);
+        sphere(ox, oy, oz, dx, dy, dz, 0.0, 2.0 * s - r, 0.0, r, h);
+      }
+      if (h.t < best) {
+        colour = p + 20;
+        shade = ambient + diffuse * std::max(0.0, h.nx * lx + h.ny * ly + h.nz * lz);
       }
       const int k = i * kSize + j;
       if (colour == nullptr) {

@@ -121,9 +121,11 @@ def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> N
     the layout): the ray of pixel (i, j) is ``f + x r + y u`` with
     ``x = (j + 0.5)/32 - 1``, ``y = 1 - (i + 0.5)/32``, normalised; the nearest hit among the
     floor ``y = 0``, the wall ``z = wall_z`` and the object gives the colour, shaded by
-    ``ambient + diffuse * max(0, n . l)``. The kernel's bounding-sphere quick reject is left
-    out (it only skips rays that miss the object). Results agree with the kernel to float
-    rounding: identical except, rarely, a silhouette pixel decided by the last bit.
+    ``ambient + diffuse * max(0, n . l)``. Only rays passing within ``1.8 s`` of the object's
+    centre are normalised and tested against the object (the kernel's quick reject; floor
+    and wall distances compare equally well along an unnormalised direction). Results
+    agree with the kernel to float rounding: identical except, rarely, a silhouette pixel
+    decided by the last bit.
     """
     wall_z, lx, ly, lz, ambient, diffuse = (float(v) for v in scene)
     c = np.arange(SIZE, dtype=np.float64) + 0.5
@@ -136,8 +138,17 @@ def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> N
         dx = p[5] + x * p[8] + y * p[11]
         dy = p[6] + x * p[9] + y * p[12]
         dz = p[7] + x * p[10] + y * p[13]
-        inv = 1.0 / np.sqrt(dx * dx + dy * dy + dz * dz)
-        d = (dx * inv, dy * inv, dz * inv)
+        # candidate rays (within 1.8 s of the object's centre) are normalised and tested
+        # against everything; the others only decide floor vs wall, exactly as the kernel
+        qx, qy, qz = -o[0], s - o[1], -o[2]
+        qq = qx * qx + qy * qy + qz * qz
+        bound = 1.8 * s
+        dd = dx * dx + dy * dy + dz * dz
+        qd = qx * dx + qy * dy + qz * dz
+        cand = qq * dd - qd * qd <= (bound * bound) * dd
+        inv = 1.0 / np.sqrt(dd)
+        d = (np.where(cand, dx * inv, dx), np.where(cand, dy * inv, dy),
+             np.where(cand, dz * inv, dz))
         best = np.full(x.shape, np.inf)
         colour = np.zeros((x.size, 3))
         shade = np.zeros(x.size)
@@ -151,7 +162,15 @@ def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> N
         hit = (d[2] > 0.0) & (tw > 0.0) & (tw < best)
         best[hit] = tw[hit]
         surface[hit] = 2
-        obj = best.copy()
+        # non-candidates: floor vs wall without division, along the unnormalised direction
+        wall_front = wall_z - o[2]
+        f_ok = (dy < 0.0) & (o[1] > 0.0)
+        w_ok = (dz > 0.0) & (wall_front > 0.0)
+        wall_wins = np.where(f_ok & w_ok, wall_front * (-dy) < o[1] * dz, w_ok)
+        quick = np.where(wall_wins, 2, np.where(f_ok, 1, 0))
+        surface = np.where(cand, surface, quick)
+        best_obj = np.where(cand, best, -np.inf)  # non-candidates never take the object
+        obj = best_obj.copy()
         normal = [np.zeros(x.size), np.zeros(x.size), np.zeros(x.size)]
         if shape == 0:
             _cube(o, d, s, obj, normal)
@@ -171,7 +190,7 @@ def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> N
             _tube(o, d, r, r, 2.0 * s - r, obj, normal)
             _sphere(o, d, r, r, obj, normal)
             _sphere(o, d, 2.0 * s - r, r, obj, normal)
-        hit = obj < best
+        hit = cand & (obj < best)
         surface[hit] = 3
         floor_shade = ambient + diffuse * max(0.0, ly)
         wall_shade = ambient + diffuse * max(0.0, -lz)
