@@ -16,7 +16,7 @@
 //   sphere   centre (0, s, 0), radius s
 //   capsule  radius 0.6 s, axis segment y in [0.6 s, 2s - 0.6 s]
 // Pixel (i, j): ray d = f + x r + y u with x = (j + 0.5) / 32 - 1, y = 1 - (i + 0.5) / 32.
-// Rays passing within 1.8 s of the object's centre (0, s, 0) are normalised and tested
+// Rays passing within bound = {1.75, 1.42, 1.01, 1.01}[shape] * s of the object's centre (0, s, 0) are normalised and tested
 // against floor, wall and object; for the others the wall wins over the floor iff
 // (wall_z - oz) * (-dy) < oy * dz (the division-free form of t_wall < t_floor, along the
 // unnormalised direction). Nearest hit with t > 0 wins. Everything is +, -, *, /, sqrt without FMA
@@ -31,6 +31,9 @@ namespace {
 
 constexpr int kSize = 64;
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Radius (in units of s) of a sphere around (0, s, 0) holding each object: cube sqrt(3),
+// cylinder sqrt(2), sphere and capsule 1 (each with a small margin).
+constexpr double kBound[4] = {1.75, 1.42, 1.01, 1.01};
 
 struct Hit {
   double t = kInf;
@@ -174,7 +177,7 @@ void render_one(const double* p, const double* scene, T* img) {
     wall_rgb[c] = store<T>(p[17 + c] * wall_shade);
   }
   // bounding sphere of the object (centre (0, s, 0)), for a quick reject
-  const double bound = 1.8 * s;
+  const double bound = kBound[shape] * s;
   const double qx = -ox, qy = s - oy, qz = -oz;
   const double qq = qx * qx + qy * qy + qz * qz;
   const double bound2 = bound * bound;

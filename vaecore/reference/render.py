@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 SIZE = 64
+# radius (units of s) of a sphere around (0, s, 0) holding each Shapes3D object:
+# cube sqrt(3), cylinder sqrt(2), sphere and capsule 1, with a small margin
+BOUND = (1.75, 1.42, 1.01, 1.01)
 
 
 def _fill(out: np.ndarray | None, n: int, channels: int | None = None) -> np.ndarray:
@@ -121,7 +124,7 @@ def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> N
     the layout): the ray of pixel (i, j) is ``f + x r + y u`` with
     ``x = (j + 0.5)/32 - 1``, ``y = 1 - (i + 0.5)/32``, normalised; the nearest hit among the
     floor ``y = 0``, the wall ``z = wall_z`` and the object gives the colour, shaded by
-    ``ambient + diffuse * max(0, n . l)``. Only rays passing within ``1.8 s`` of the object's
+    ``ambient + diffuse * max(0, n . l)``. Only rays passing within ``BOUND[shape] * s`` of the object's
     centre are normalised and tested against the object (the kernel's quick reject; floor
     and wall distances compare equally well along an unnormalised direction). Results
     agree with the kernel to float rounding: identical except, rarely, a silhouette pixel
@@ -138,11 +141,11 @@ def render_shapes3d(params: np.ndarray, scene: np.ndarray, out: np.ndarray) -> N
         dx = p[5] + x * p[8] + y * p[11]
         dy = p[6] + x * p[9] + y * p[12]
         dz = p[7] + x * p[10] + y * p[13]
-        # candidate rays (within 1.8 s of the object's centre) are normalised and tested
+        # candidate rays (within BOUND[shape] * s of the object's centre) are normalised and tested
         # against everything; the others only decide floor vs wall, exactly as the kernel
         qx, qy, qz = -o[0], s - o[1], -o[2]
         qq = qx * qx + qy * qy + qz * qz
-        bound = 1.8 * s
+        bound = BOUND[shape] * s
         dd = dx * dx + dy * dy + dz * dz
         qd = qx * dx + qy * dy + qz * dz
         cand = qq * dd - qd * qd <= (bound * bound) * dd
