@@ -125,3 +125,19 @@ def test_noisy_deterministic_bounded():
     np.testing.assert_array_equal(nz.index_to_factors([77]), ds.index_to_factors([77]))
     with pytest.raises(ValueError, match="eps must be >= 0"):
         datasets.noisy(ds, -0.1)
+
+
+def test_dataloader_renders_one_batch_per_fetch():
+    """Memory bound: every fetch renders exactly one batch (never the whole index set)."""
+    ds = datasets.load("dsprites")
+    calls = []
+    original = ds.observations_at
+
+    def spy(indices):
+        calls.append(len(indices))
+        return original(indices)
+
+    ds.observations_at = spy
+    idx = np.arange(1000)
+    n = sum(x.shape[0] for x, _ in ds.dataloader(idx, batch_size=128, shuffle=True, seed=0))
+    assert n == 1000 and max(calls) == 128 and len(calls) == 8 and sum(calls) == 1000

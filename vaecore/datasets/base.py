@@ -11,7 +11,6 @@ files (last factor fastest), as in disentanglement_lib's ``SplitDiscreteStateSpa
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -275,9 +274,3 @@ class GridDataset(GroundTruthDataset):
     def observations(self, factors: Any, rng: Any = None) -> np.ndarray:
         return self.observations_at(self.factors_to_index(factors))
 
-
-def check_choice_sequence(func: str, name: str, value: Sequence[Any], n: int) -> tuple[Any, ...]:
-    """Validate a sequence of length ``n``."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != n:
-        raise ValueError(f"{func}: {name} must be a sequence of length {n}; got {value!r}")
-    return tuple(value)
