@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vaecore import datasets
 
@@ -141,3 +143,40 @@ def test_dataloader_renders_one_batch_per_fetch():
     idx = np.arange(1000)
     n = sum(x.shape[0] for x, _ in ds.dataloader(idx, batch_size=128, shuffle=True, seed=0))
     assert n == 1000 and max(calls) == 128 and len(calls) == 8 and sum(calls) == 1000
+
+
+@given(st.lists(st.integers(0, 479_999), min_size=1, max_size=50))
+def test_grid_bijection_hypothesis_shapes3d(indices):
+    ds = datasets.load("shapes3d")
+    f = ds.index_to_factors(indices)
+    assert (f >= 0).all() and (f < np.array(ds.factor_sizes)).all()
+    np.testing.assert_array_equal(ds.factors_to_index(f), indices)
+
+
+def test_more_bad_inputs():
+    ds = datasets.load("synth-lin", n_samples=20)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        ds.split(seed=-1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        ds.split(seed="a")
+    with pytest.raises(TypeError, match="shuffle must be a bool"):
+        ds.dataloader(batch_size=4, shuffle="yes")
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 20\)"):
+        ds.torch_dataset([0, 20])
+    with pytest.raises(ValueError, match="indices must have 0 or 1 dimensions"):
+        ds.observations_at(np.zeros((2, 2), np.int64))
+    with pytest.raises(TypeError, match="base must be a GroundTruthDataset"):
+        datasets.noisy(np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        datasets.load("dsprites", backend="gpu")
+    with pytest.raises(TypeError, match="geometry must be a DSpritesGeometry"):
+        datasets.load("dsprites", geometry={"window": (0, 1)})
+    with pytest.raises(IndexError):
+        ds.torch_dataset()[25]
+
+
+def test_dsprites_deterministic_and_backends_agree():
+    idx = np.random.default_rng(9).integers(0, 737_280, 64)
+    a = datasets.load("dsprites").observations_at(idx)
+    np.testing.assert_array_equal(a, datasets.load("dsprites").observations_at(idx))
+    np.testing.assert_array_equal(a, datasets.load("dsprites", backend="reference").observations_at(idx))
