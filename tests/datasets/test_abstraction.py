@@ -180,3 +180,40 @@ def test_dsprites_deterministic_and_backends_agree():
     a = datasets.load("dsprites").observations_at(idx)
     np.testing.assert_array_equal(a, datasets.load("dsprites").observations_at(idx))
     np.testing.assert_array_equal(a, datasets.load("dsprites", backend="reference").observations_at(idx))
+
+
+class _SmallGrid(datasets.GridDataset):
+    """A 2 x 3 grid of 1 x 4 x 4 images, to test grid-generic code cheaply."""
+
+    name = "small"
+    factor_names = ("a", "b")
+    factor_sizes = (2, 3)
+    factor_kinds = ("categorical", "ordinal")
+    factor_values = (np.arange(2.0), np.arange(3.0))
+    observation_shape = (1, 4, 4)
+    is_image = True
+
+    def observations_at(self, indices):
+        idx = self._check_indices("observations_at", indices)
+        return (np.arange(16, dtype=np.float32)[None, None, :] / 15 * (idx[:, None, None] + 1)
+                / 6).reshape(len(idx), 1, 4, 4)
+
+
+def test_cache_to_file_roundtrip(tmp_path):
+    ds = _SmallGrid()
+    cached = datasets.cache_to_file(ds, tmp_path / "c.npy", batch_size=4)
+    assert len(cached) == 6 and cached.factor_names == ("a", "b")
+    x = cached.observations_at([5, 0, 3])
+    np.testing.assert_allclose(x, ds.observations_at([5, 0, 3]), atol=0.5 / 255 + 1e-7)
+    np.testing.assert_array_equal(cached.factors_to_index([[1, 2]]), [5])
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        datasets.cache_to_file(ds, tmp_path / "c.npy")
+    datasets.cache_to_file(ds, tmp_path / "c.npy", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npy"]  # no temp files left
+    # a file of another shape (another dataset) is rejected
+    dsp = datasets.load("dsprites")
+    np.save(tmp_path / "d.npy", np.zeros((len(dsp), 1, 64, 64), np.uint8)[:0])
+    with pytest.raises(ValueError, match="must hold uint8"):
+        datasets.CachedDataset(dsp, tmp_path / "d.npy")
+    with pytest.raises(ValueError, match="must be an image dataset"):
+        datasets.cache_to_file(datasets.load("synth-lin", n_samples=5), tmp_path / "s.npy")

@@ -7,6 +7,7 @@
 """
 
 from vaecore.datasets.base import GridDataset, GroundTruthDataset
+from vaecore.datasets.cache import CachedDataset, cache_to_file
 from vaecore.datasets.calibrate import CalibrationResult, calibrate_dsprites
 from vaecore.datasets.dsprites import DSprites, DSpritesGeometry, render_dsprites
 from vaecore.datasets.image_folder import ImageFolder
@@ -18,6 +19,7 @@ from vaecore.datasets.variants import NoisyDataset, TransformedDataset, noisy
 
 __all__ = [
     "NAMES",
+    "CachedDataset",
     "CalibrationResult",
     "DSprites",
     "DSpritesGeometry",
@@ -32,6 +34,7 @@ __all__ = [
     "Shapes3DScene",
     "SynthLin",
     "SynthNonLin",
+    "cache_to_file",
     "calibrate_dsprites",
     "dataset_class",
     "dataset_options",
