@@ -3,8 +3,9 @@
 
 The loader uses a ``BatchSampler`` as *sampler* with ``batch_size=None``: each fetch is
 ``dataset[list_of_positions]``, i.e. one ``observations_at`` call rendering (or reading)
-exactly one batch. No worker ever holds more than the batch it is producing beyond the
-dataset's own storage (e.g. the bit-packed dSprites array).
+exactly one batch, and each worker prefetches a single batch (``prefetch_factor=1``). No
+worker ever holds more than the batch it is producing beyond the dataset's own storage
+(e.g. the bit-packed dSprites array).
 """
 
 from __future__ import annotations
@@ -84,5 +85,7 @@ def make_dataloader(
         batch_size=None,
         sampler=sampler,
         num_workers=num_workers,
+        # one batch in flight per worker (torch's default prefetches two)
+        prefetch_factor=1 if num_workers > 0 else None,
         persistent_workers=False,
     )
