@@ -12,8 +12,9 @@
 //   ellipse: u*u*p0 + v*v*p1 <= 1
 //   heart:   x = u*p0, y = p1 - v*p0, q = x*x + y*y - 1, q*q*q - x*x*y*y*y <= 0
 // The pose is computed in Python (vaecore/datasets/dsprites.py) so that sin/cos are
-// shared with the numpy twin (vaecore/reference/render.py); this file uses only +, -, *
-// and comparisons, compiled without FMA contraction, so native and twin agree bit for bit.
+// shared with the numpy twin (vaecore/reference/render.py); the inside-tests use only +, -,
+// * and comparisons, compiled without FMA contraction, so native and twin agree bit for bit
+// (sqrt only clips each row to the bounding disk, which never changes a pixel).
 // out: uint8 or float32 (n, 64, 64), written with 1 inside and 0 outside.
 #include "common.hpp"
 

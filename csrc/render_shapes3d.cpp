@@ -16,11 +16,13 @@
 //   sphere   centre (0, s, 0), radius s
 //   capsule  radius 0.6 s, axis segment y in [0.6 s, 2s - 0.6 s]
 // Pixel (i, j): ray d = f + x r + y u with x = (j + 0.5) / 32 - 1, y = 1 - (i + 0.5) / 32.
-// Rays passing within bound = {1.75, 1.42, 1.01, 1.01}[shape] * s of the object's centre (0, s, 0) are normalised and tested
-// against floor, wall and object; for the others the wall wins over the floor iff
-// (wall_z - oz) * (-dy) < oy * dz (the division-free form of t_wall < t_floor, along the
-// unnormalised direction). Nearest hit with t > 0 wins. Everything is +, -, *, /, sqrt without FMA
-// contraction, mirrored step by step by vaecore/reference/render.py:render_shapes3d.
+// Rays passing within bound = {1.75, 1.42, 1.01, 1.01}[shape] * s of the object's centre
+// (0, s, 0) are normalised and tested against floor, wall and object; for the others the
+// wall wins over the floor iff (wall_z - oz) * (-dy) < oy * dz (the division-free form of
+// t_wall < t_floor, along the unnormalised direction). Nearest hit with t > 0 wins.
+// Everything is +, -, *, /, sqrt without FMA contraction, mirrored step by step by
+// vaecore/reference/render.py:render_shapes3d (a conservative pixel box only skips rays
+// that cannot be candidates).
 #include "common.hpp"
 
 #include <cmath>
