@@ -131,7 +131,7 @@ def mlp_decoder() -> torch.nn.Module:
 
 
 _PEAK_SCRIPT = """
-import json, resource, sys, torch, vaecore
+import json, os, threading, time, torch, vaecore
 torch.manual_seed(0)
 H, O, P = {hidden}, {out}, {points}
 layers = [torch.nn.Linear(5, H), torch.nn.Tanh()]
@@ -139,18 +139,33 @@ for _ in range(2):
     layers += [torch.nn.Linear(H, H), torch.nn.Tanh()]
 dec = torch.nn.Sequential(*layers, torch.nn.Linear(H, O)).eval()
 z = torch.randn(P, 5)
-vaecore.jacobians(dec, z[:2])  # warm-up: imports and allocator pools
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+vaecore.jacobians(dec, z[:2])  # warm-up: lazy imports of torch.func and allocator pools
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+base = rss()
+peak = [base]
+done = threading.Event()
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+t = threading.Thread(target=sample)
+t.start()
 J = vaecore.jacobians(dec, z)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"peak_rss_mb": after / 1024, "peak_increase_mb": (after - before) / 1024,
+done.set()
+t.join()
+peak[0] = max(peak[0], rss())
+print(json.dumps({{"rss_before_mb": base / 2**20, "peak_increase_mb": (peak[0] - base) / 2**20,
                   "result_mb": J.numel() * J.element_size() / 2**20}}))
 """
 
 
 def peak_memory() -> dict:
     script = _PEAK_SCRIPT.format(hidden=HIDDEN, out=OUT, points=POINTS)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         env={**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

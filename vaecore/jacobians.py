@@ -119,8 +119,15 @@ def jacobians(
 
     _load_forward_ad_decompositions()
     jac = torch.func.vmap(torch.func.jacfwd(single))
-    parts = []
+    n = zt.shape[0]
+    out: torch.Tensor | None = None
     with torch.no_grad():
-        for start in range(0, zt.shape[0], chunk):
-            parts.append(jac(zt[start : start + chunk]))
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
+        for start in range(0, n, chunk):
+            part = jac(zt[start : start + chunk])
+            if out is None:
+                if part.shape[0] == n:
+                    return part
+                # Preallocate once: peak memory = result + one chunk's work, no concatenation copy.
+                out = part.new_empty((n, *part.shape[1:]))
+            out[start : start + part.shape[0]] = part
+    return out
