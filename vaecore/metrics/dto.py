@@ -57,7 +57,7 @@ __all__ = ["DtOResult", "closest_signed_permutation", "dto"]
 METHODS = ("lap", "milp")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DtOResult:
     """Result of :func:`dto`.
 
