@@ -411,3 +411,28 @@ def test_closest_signed_permutation_bad_input():
         closest_signed_permutation(np.eye(2, dtype=bool))
     batch = closest_signed_permutation(np.stack([np.eye(3), -np.eye(3)[::-1]]))
     np.testing.assert_array_equal(batch, np.stack([np.eye(3), -np.eye(3)[::-1]]).astype(np.int8))
+
+
+@needs_native
+def test_float32_overload_gives_the_exact_float64_result():
+    """float32 products are exact in float64, so the float32 overload must match bit for bit."""
+    J32 = np.random.default_rng(31).standard_normal((9, 50, 6)).astype(np.float32)
+    core = _native.native()
+    a = core.dto(J32)
+    b = core.dto(J32.astype(np.float64))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(core.gram(J32), core.gram(J32.astype(np.float64)))
+
+
+@needs_native
+def test_kernel_contract_checks_raise_value_error():
+    core = _native.native()
+    with pytest.raises(ValueError, match="dto: jacobians must have 3 dimensions; got 2"):
+        core.dto(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="dto: jacobians must have n_out >= d; got n_out=2, d=3"):
+        core.dto(np.zeros((1, 2, 3)))
+    with pytest.raises(ValueError, match="sym_eig: matrices must be square"):
+        core.sym_eig(np.zeros((1, 2, 3)))
+    with pytest.raises(ValueError, match="closest_signed_permutation: V must be square"):
+        core.closest_signed_permutation(np.zeros((1, 2, 3)))
