@@ -23,11 +23,13 @@ namespace {
 
 using i64 = std::int64_t;
 
-// Gram kernel layout: a block of rows of J is copied (converted) to a float64
-// row-major buffer whose row stride dp is d rounded up to 4 (zero padding), then
-// each 4 x 4 tile of the upper triangle of G accumulates
-//   G[a0:a0+4, b0:b0+4] += x[a0:a0+4]^T x[b0:b0+4]  for every row x of the block
-// with four 4-wide accumulators (one vector load and four broadcasts per row).
+// Gram kernel layout: a block of rows of J is converted to float64 in one
+// contiguous pass (row stride d, followed by kTile zeros), then each 4 x 4 tile of
+// the upper triangle of a padded Gram matrix Gp (dp x dp, dp = d rounded up to 4)
+// accumulates  Gp[a0:a0+4, b0:b0+4] += x[a0:a0+4]^T x[b0:b0+4]  for every row x,
+// with one vector load and four broadcasts per row and eight 4-wide accumulators
+// (two rows per step). Lanes with a or b >= d read the next row (or the zeros) and
+// land only in entries of Gp that are discarded, so no per-row padding is needed.
 constexpr i64 kTile = 4;
 
 i64 padded(i64 d) { return ((d + kTile - 1) / kTile) * kTile; }
@@ -41,28 +43,26 @@ typedef double v4d __attribute__((vector_size(32)));
 #define VAECORE_INLINE inline
 #endif
 
+// Convert a block of rows (contiguous, count values) to float64, plus kTile zeros
+// so that the tile loads below may run past the last row.
 template <typename T>
-VAECORE_INLINE void load_block(const T* rows, i64 nb, i64 d, i64 dp, double* buf) {
-  for (i64 r = 0; r < nb; ++r) {
-    const T* src = rows + r * d;
-    double* dst = buf + r * dp;
-    for (i64 j = 0; j < d; ++j) dst[j] = static_cast<double>(src[j]);
-    for (i64 j = d; j < dp; ++j) dst[j] = 0.0;
-  }
+VAECORE_INLINE void load_block(const T* rows, i64 count, double* buf) {
+  for (i64 k = 0; k < count; ++k) buf[k] = static_cast<double>(rows[k]);
+  for (i64 k = count; k < count + kTile; ++k) buf[k] = 0.0;
 }
 
 #if defined(__GNUC__)
 // Two rows per step with separate accumulators: eight independent FMA chains.
-VAECORE_INLINE void gram_block(const double* buf, i64 nb, i64 dp, double* G) {
-  for (i64 a0 = 0; a0 < dp; a0 += kTile) {
-    for (i64 b0 = a0; b0 < dp; b0 += kTile) {
+VAECORE_INLINE void gram_block(const double* buf, i64 nb, i64 d, i64 dp, double* G) {
+  for (i64 a0 = 0; a0 < d; a0 += kTile) {
+    for (i64 b0 = a0; b0 < d; b0 += kTile) {
       const v4d zero = {0, 0, 0, 0};
       v4d c0 = zero, c1 = zero, c2 = zero, c3 = zero;
       v4d e0 = zero, e1 = zero, e2 = zero, e3 = zero;
       i64 r = 0;
       for (; r + 1 < nb; r += 2) {
-        const double* x = buf + r * dp;
-        const double* z = x + dp;
+        const double* x = buf + r * d;
+        const double* z = x + d;
         v4d y, w;
         __builtin_memcpy(&y, x + b0, sizeof(y));
         __builtin_memcpy(&w, z + b0, sizeof(w));
@@ -76,7 +76,7 @@ VAECORE_INLINE void gram_block(const double* buf, i64 nb, i64 dp, double* G) {
         e3 += z[a0 + 3] * w;
       }
       if (r < nb) {
-        const double* x = buf + r * dp;
+        const double* x = buf + r * d;
         v4d y;
         __builtin_memcpy(&y, x + b0, sizeof(y));
         c0 += x[a0] * y;
@@ -91,27 +91,25 @@ VAECORE_INLINE void gram_block(const double* buf, i64 nb, i64 dp, double* G) {
   }
 }
 #else
-inline void gram_block(const double* buf, i64 nb, i64 dp, double* G) {
-  for (i64 a0 = 0; a0 < dp; a0 += kTile)
-    for (i64 b0 = a0; b0 < dp; b0 += kTile)
-      for (i64 k = 0; k < kTile; ++k)
-        for (i64 l = 0; l < kTile; ++l) {
-          double s = 0.0;
-          for (i64 r = 0; r < nb; ++r) s += buf[r * dp + a0 + k] * buf[r * dp + b0 + l];
-          G[(a0 + k) * dp + b0 + l] += s;
-        }
+inline void gram_block(const double* buf, i64 nb, i64 d, i64 dp, double* G) {
+  for (i64 a = 0; a < d; ++a)
+    for (i64 b = a; b < d; ++b) {
+      double s = 0.0;
+      for (i64 r = 0; r < nb; ++r) s += buf[r * d + a] * buf[r * d + b];
+      G[a * dp + b] += s;
+    }
 }
 #endif
 
 // Gp (dp x dp, upper triangle) = J^T J for one Jacobian J (n x d, row-major);
-// buf holds B x dp doubles.
+// buf holds B x d + kTile doubles.
 template <typename T>
 VAECORE_INLINE void gram_padded(const T* J, i64 n, i64 d, i64 dp, i64 B, double* buf, double* Gp) {
   std::fill(Gp, Gp + dp * dp, 0.0);
   for (i64 r0 = 0; r0 < n; r0 += B) {
     const i64 nb = std::min(B, n - r0);
-    load_block(J + r0 * d, nb, d, dp, buf);
-    gram_block(buf, nb, dp, Gp);
+    load_block(J + r0 * d, nb * d, buf);
+    gram_block(buf, nb, d, dp, Gp);
   }
 }
 
@@ -138,9 +136,9 @@ template <typename T>
 void gram_one(const T* J, i64 n, i64 d, double* G, std::vector<double>& scratch) {
   const i64 dp = padded(d);
   const i64 B = block_rows(dp);
-  scratch.resize(static_cast<std::size_t>(B * dp + dp * dp));
+  scratch.resize(static_cast<std::size_t>(B * d + kTile + dp * dp));
   double* buf = scratch.data();
-  double* Gp = buf + B * dp;
+  double* Gp = buf + B * d + kTile;
 #ifdef VAECORE_X86_DISPATCH
   if (cpu_has_avx2_fma())
     gram_padded_avx2(J, n, d, dp, B, buf, Gp);
