@@ -120,14 +120,15 @@ def jacobians(
     _load_forward_ad_decompositions()
     jac = torch.func.vmap(torch.func.jacfwd(single))
     n = zt.shape[0]
-    out: torch.Tensor | None = None
     with torch.no_grad():
-        for start in range(0, n, chunk):
+        first = jac(zt[:chunk])
+        if first.shape[0] == n:
+            return first
+        # Preallocate once: peak memory = result + one chunk's work, no concatenation copy.
+        out = first.new_empty((n, *first.shape[1:]))
+        out[: first.shape[0]] = first
+        del first
+        for start in range(chunk, n, chunk):
             part = jac(zt[start : start + chunk])
-            if out is None:
-                if part.shape[0] == n:
-                    return part
-                # Preallocate once: peak memory = result + one chunk's work, no concatenation copy.
-                out = part.new_empty((n, *part.shape[1:]))
             out[start : start + part.shape[0]] = part
     return out
