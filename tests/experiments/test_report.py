@@ -115,3 +115,31 @@ def test_figures_written(tmp_path):
     names = sorted(p.name for p in written)
     assert names == ["fig-3.4.pdf", "fig-3.4.png", "fig-3.7.pdf", "fig-3.7.png"]
     assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_report_shows_latest_expansion_only(tmp_path):
+    from vaecore.experiments import ExperimentSpec
+    from vaecore.report import layouts_from_store_dir, record_layouts
+
+    def make(steps):
+        return ExperimentSpec.from_dict({
+            "experiment": {"name": "t", "runner": "theorem2"},
+            "report": {"table": "t", "rows": "variant", "columns": "metric"},
+            "variants": [{"variant": "a", "steps": steps}],
+            "scales": {"quick": {"seeds": 2}},
+        })
+
+    with ResultsStore(tmp_path) as store:
+        for steps, value in ((10, 1.0), (20, 0.0)):
+            spec = make(steps)
+            runs = spec.expand(scale="quick")
+            for r in runs:
+                rid = store.add(r.experiment, r.config, r.seed)
+                store.mark_running(rid)
+                store.mark_done(rid, {"pca_distance": value, "dto": value, "random_distance": 1.0})
+            record_layouts(tmp_path, [spec], runs)
+        layouts = layouts_from_store_dir(tmp_path)
+        no_ids = {k: {kk: vv for kk, vv in v.items() if kk != "runs"} for k, v in layouts.items()}
+        all_rows = build_tables(store.runs(), no_ids)[0].cells[("a", "dto", "dto")]
+        latest = build_tables(store.runs(), layouts)[0].cells[("a", "dto", "dto")]
+    assert all_rows.n == 4 and latest.n == 2 and latest.mean == 0.0

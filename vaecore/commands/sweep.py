@@ -43,7 +43,7 @@ def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
     runs = []
     for spec in specs:
         runs += spec.expand(scale=scale, seeds=args.seeds, overrides=overrides)
-    record_layouts(args.out, specs)
+    record_layouts(args.out, specs, runs)
     workers = args.workers
     if workers is None and args.backend == "local":
         workers = args.default_workers

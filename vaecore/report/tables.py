@@ -202,14 +202,24 @@ def layouts_from_store_dir(out: str | Path) -> dict[str, dict]:
     return {}
 
 
-def record_layouts(out: str | Path, specs: Iterable) -> None:
-    """Write the report layout of ``specs`` into ``OUT/experiments.json`` (atomically)."""
+def record_layouts(out: str | Path, specs: Iterable, runs: Iterable = ()) -> None:
+    """Write the report layout of ``specs`` into ``OUT/experiments.json`` (atomically).
+
+    ``runs`` (the RunSpecs of the latest sweep) are recorded per experiment, so reports
+    show the runs of the latest expansion only: rows of an older version of a config (other
+    steps, other β) stay in the store but no longer enter the tables.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = layouts_from_store_dir(out)
+    ids: dict[str, list[str]] = {}
+    for run in runs:
+        ids.setdefault(run.experiment, []).append(run.id)
     for spec in specs:
         data[spec.name] = {"title": spec.title, "report": asdict(spec.report),
                            "metrics": list(spec.metrics)}
+        if spec.name in ids:
+            data[spec.name]["runs"] = ids[spec.name]
     tmp = out / (EXPERIMENTS_FILE + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
     os.replace(tmp, out / EXPERIMENTS_FILE)
@@ -249,12 +259,15 @@ def build_tables(records: Iterable, layouts: Mapping[str, dict] | None = None) -
         Experiment name → layout (see :func:`layouts_from_store_dir`); shipped configs otherwise.
     """
     layouts = layouts or {}
+    current = {name: set(lay["runs"]) for name, lay in layouts.items() if "runs" in lay}
     tables: dict[str, Table] = {}
     values: dict[tuple, list[float]] = {}
     failed: dict[tuple, int] = {}
     for rec in records:
         if rec.status not in ("done", "failed"):
             continue
+        if rec.experiment in current and rec.id not in current[rec.experiment]:
+            continue  # from an older version of the config
         lay = _layout(rec.experiment, layouts)
         rep = lay["report"]
         tid = rep.get("table") or rec.experiment
