@@ -260,6 +260,10 @@ def build_tables(records: Iterable, layouts: Mapping[str, dict] | None = None) -
     """
     layouts = layouts or {}
     current = {name: set(lay["runs"]) for name, lay in layouts.items() if "runs" in lay}
+    # rows and columns appear in the order of the configs' expansion (variants, grid),
+    # not in the order the runs happened to be (re)done
+    position = {rid: i for lay in layouts.values() for i, rid in enumerate(lay.get("runs", ()))}
+    records = sorted(records, key=lambda r: position.get(r.id, len(position)))
     tables: dict[str, Table] = {}
     values: dict[tuple, list[float]] = {}
     failed: dict[tuple, int] = {}
