@@ -262,7 +262,8 @@ def build_tables(records: Iterable, layouts: Mapping[str, dict] | None = None) -
     current = {name: set(lay["runs"]) for name, lay in layouts.items() if "runs" in lay}
     # rows and columns appear in the order of the configs' expansion (variants, grid),
     # not in the order the runs happened to be (re)done
-    position = {rid: i for lay in layouts.values() for i, rid in enumerate(lay.get("runs", ()))}
+    ordered = [rid for lay in layouts.values() for rid in lay.get("runs", ())]
+    position = {rid: i for i, rid in enumerate(ordered)}
     records = sorted(records, key=lambda r: position.get(r.id, len(position)))
     tables: dict[str, Table] = {}
     values: dict[tuple, list[float]] = {}
