@@ -66,11 +66,13 @@ def test_cli_sweep_report_and_traversal_with_real_training(tmp_path, capsys):
     assert main(["plot", "traversal", trained.artifacts, "--latents", "0,1", "--steps", "3",
                  "--n-samples", "50", "--out", str(tmp_path / "trav")]) == 0
     assert (tmp_path / "trav.png").stat().st_size > 1000 and (tmp_path / "trav.pdf").is_file()
+    assert main(["plot", "eigenfaces", trained.artifacts, "--k", "2", "--n-samples", "50",
+                 "--out", str(tmp_path / "eig")]) == 0
+    assert (tmp_path / "eig.png").stat().st_size > 1000
     assert main(["plot", "traversal", trained.artifacts, "--latents", "0,0"]) == 1
     assert "two distinct indices" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_tune_beta_cli_real_training(capsys):
     # Synth. Lin. (latent dim 2): a large enough β collapses a latent (E σ² → 1)
     code = main(["tune-beta", "--dataset", "synth-lin", "--start", "0.5", "--factor", "4",
