@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -34,6 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from vaecore.experiments.store import run_id
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 SCALES: tuple[str, ...] = ("quick", "thesis")
 

@@ -7,8 +7,13 @@
 from __future__ import annotations
 
 import functools
-import tomllib
+import sys
 from importlib import resources
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 
 def format_key(value: object) -> str:
