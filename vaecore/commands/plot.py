@@ -79,7 +79,9 @@ def run_traversal(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_eigenfaces(args: argparse.Namespace) -> int:
+def draw_eigenfaces(run_dir: str | Path, out: str | Path, *, alpha: float = 2.5, k: int = 5,
+                    n_samples: int = 300, seed: int = 0) -> list[Path]:
+    """Fig. 3.6 for a trained run: ±α along the ``k`` latents of smallest mean σ (PNG + PDF)."""
     from vaecore.report.figures import save_figure
     from vaecore.report.traversals import (
         eigenface_latents,
@@ -88,11 +90,17 @@ def run_eigenfaces(args: argparse.Namespace) -> int:
         traverse_1d,
     )
 
-    run = _load(args.run)
-    z0, sigma = latent_statistics(run.model, _sample_x(run, args.n_samples, args.seed))
-    latents = eigenface_latents(sigma, args.k)
-    decoded = traverse_1d(run.model, z0, latents, alpha=args.alpha)
-    fig = plot_eigenfaces(decoded, list(latents), _obs_shape(run), alpha=args.alpha)
-    for p in save_figure(fig, args.out or Path(args.run) / "eigenfaces"):
+    run = _load(Path(run_dir))
+    z0, sigma = latent_statistics(run.model, _sample_x(run, n_samples, seed))
+    latents = eigenface_latents(sigma, k)
+    decoded = traverse_1d(run.model, z0, latents, alpha=alpha)
+    fig = plot_eigenfaces(decoded, list(latents), _obs_shape(run), alpha=alpha)
+    return save_figure(fig, out)
+
+
+def run_eigenfaces(args: argparse.Namespace) -> int:
+    paths = draw_eigenfaces(args.run, args.out or Path(args.run) / "eigenfaces", alpha=args.alpha,
+                            k=args.k, n_samples=args.n_samples, seed=args.seed)
+    for p in paths:
         print(f"wrote {p}")
     return 0

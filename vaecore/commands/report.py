@@ -41,10 +41,29 @@ def write_report(out: str | Path, *, figures: bool = True, experiments=None,
             from vaecore.report.figures import draw_figures
 
             written += draw_figures(tables, kinds, report_dir)
+            written += _eigenfaces(records, layouts, report_dir)
         except RuntimeError as exc:  # matplotlib missing
             print(f"report: figures skipped: {exc}", file=sys.stderr)
     md = "\n".join(t.to_markdown() for t in tables)
     return md + "\n" + "\n".join(f"wrote {p}" for p in written) + "\n"
+
+
+def _eigenfaces(records, layouts, report_dir: Path) -> list[Path]:
+    """Fig. 3.6 for every done run of an experiment whose figure is ``eigenfaces``."""
+    from vaecore.commands.plot import draw_eigenfaces
+
+    written: list[Path] = []
+    for rec in records:
+        lay = layouts.get(rec.experiment, {})
+        if lay.get("report", {}).get("figure") != "eigenfaces" or rec.status != "done":
+            continue
+        if not rec.artifacts or not Path(rec.artifacts).is_dir():
+            continue
+        try:
+            written += draw_eigenfaces(rec.artifacts, report_dir / "figures" / f"eigenfaces-{rec.id}")
+        except (ImportError, ValueError, FileNotFoundError) as exc:
+            print(f"report: eigenfaces of run {rec.id} skipped: {exc}", file=sys.stderr)
+    return written
 
 
 def register(sub: argparse._SubParsersAction) -> None:
