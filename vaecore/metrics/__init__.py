@@ -1,3 +1,6 @@
 """Disentanglement and orthogonality metrics (thesis chapter 3, §3.3; chapter 4)."""
 
-__all__: list[str] = []
+from vaecore.metrics.ds import DSResult, ds
+from vaecore.metrics.mig import MIGResult, mig
+
+__all__: list[str] = ["DSResult", "MIGResult", "ds", "mig"]

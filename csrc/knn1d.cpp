@@ -1,0 +1,183 @@
+// Exact one-dimensional k-nearest-neighbour scores for the disentanglement
+// score DS (thesis §3.3.1, eq. 3.32-3.37; vaecore.metrics.ds).
+//
+// For every latent j the training values z_train[:, j] are sorted once; each
+// test value finds its k nearest training values by a binary search and a
+// window that grows towards the closer side. The neighbour set depends only on
+// the latent, so it is computed once per (latent, test point) and scored
+// against every factor: the mean squared error of the uniform k-NN regressor
+// (regression factors) or the accuracy of the uniform majority vote
+// (classification factors, labels 0..C-1).
+//
+// Tie rules (documented in vaecore.metrics.ds):
+//  * distance ties: among training points at the same distance as the k-th
+//    nearest one, the earlier training points (smaller training row) are taken;
+//  * vote ties: the smaller class label wins (sklearn's rule).
+// Sums over test points run in a fixed order, so results do not depend on the
+// thread count.
+#include "common.hpp"
+
+#include <cmath>
+
+namespace vaecore {
+namespace {
+
+// The k selected training rows (indices into the training set) for query q over
+// values sorted ascending by (value, training row): vals[r] with rows[r].
+void knn_select(const double* vals, const std::int64_t* rows, std::int64_t n, double q,
+                std::int64_t k, std::vector<std::int64_t>& out, std::vector<std::int64_t>& cand) {
+  out.clear();
+  const std::int64_t p = std::lower_bound(vals, vals + n, q) - vals;  // vals[p-1] < q <= vals[p]
+  std::int64_t l = p, r = p;                                           // window [l, r)
+  for (std::int64_t s = 0; s < k; ++s) {
+    if (l > 0 && (r >= n || q - vals[l - 1] <= vals[r] - q))
+      --l;
+    else
+      ++r;
+  }
+  double dk = 0.0;  // distance of the k-th nearest neighbour
+  if (l < p) dk = std::max(dk, q - vals[l]);
+  if (r > p) dk = std::max(dk, vals[r - 1] - q);
+  // Left side (indices < p): distance q - vals[i] is non-increasing in i.
+  // a = first i in [0, p) with dist < dk ; A = first i with dist <= dk.
+  auto first_left = [&](bool strict) {
+    std::int64_t lo = 0, hi = p;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      const double d = q - vals[mid];
+      if (strict ? (d < dk) : (d <= dk))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    return lo;
+  };
+  // Right side (indices >= p): distance vals[i] - q is non-decreasing in i.
+  // b = first i in [p, n) with dist >= dk ; B = first i with dist > dk.
+  auto first_right = [&](bool strict) {
+    std::int64_t lo = p, hi = n;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      const double d = vals[mid] - q;
+      if (strict ? (d > dk) : (d >= dk))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    return lo;
+  };
+  const std::int64_t a = first_left(true), A = first_left(false);
+  const std::int64_t b = first_right(false), B = first_right(true);
+  for (std::int64_t i = a; i < b; ++i) out.push_back(rows[i]);  // strictly closer than dk
+  const std::int64_t need = k - static_cast<std::int64_t>(out.size());
+  if (need <= 0) return;
+  // Points exactly at distance dk: runs [A, a) and [b, B). Each run of equal values
+  // is sorted by training row, so the earliest rows sit at the start of each run.
+  cand.clear();
+  for (std::int64_t i = A; i < a && i < A + need; ++i) cand.push_back(rows[i]);
+  for (std::int64_t i = b; i < B && i < b + need; ++i) cand.push_back(rows[i]);
+  std::partial_sort(cand.begin(), cand.begin() + need, cand.end());
+  out.insert(out.end(), cand.begin(), cand.begin() + need);
+}
+
+// scores[i, j]: mean squared error (is_class[i] == 0) or accuracy (is_class[i] == 1)
+// of the k-NN model predicting factor i from latent j.
+py::array_t<double> knn1d_scores(const carray<double>& z_train, const carray<double>& z_test,
+                                 const carray<double>& y_train, const carray<double>& y_test,
+                                 const carray<std::uint8_t>& is_class,
+                                 const carray<std::int64_t>& n_classes, std::int64_t k) {
+  const char* f = "knn1d_scores";
+  require_ndim(z_train, 2, f, "z_train");
+  require_ndim(z_test, 2, f, "z_test");
+  require_ndim(y_train, 2, f, "y_train");
+  require_ndim(y_test, 2, f, "y_test");
+  require_ndim(is_class, 1, f, "is_class");
+  require_ndim(n_classes, 1, f, "n_classes");
+  const std::int64_t ntr = z_train.shape(0), nte = z_test.shape(0), L = z_train.shape(1);
+  const std::int64_t F = y_train.shape(1);
+  require(z_test.shape(1) == L, "knn1d_scores: z_test must have as many columns as z_train");
+  require(y_train.shape(0) == ntr && y_test.shape(0) == nte,
+          "knn1d_scores: y_train/y_test must have as many rows as z_train/z_test");
+  require(y_test.shape(1) == F && is_class.shape(0) == F && n_classes.shape(0) == F,
+          "knn1d_scores: factor dimensions disagree");
+  require(k >= 1 && k <= ntr, "knn1d_scores: k must be in [1, n_train]; got " + std::to_string(k));
+  require(nte >= 1, "knn1d_scores: z_test must have at least one row");
+  const std::uint8_t* cls = is_class.data();
+  const std::int64_t* ncls = n_classes.data();
+  const double* ytr = y_train.data();
+  const double* yte = y_test.data();
+  for (std::int64_t i = 0; i < F; ++i) {
+    if (!cls[i]) continue;
+    require(ncls[i] >= 1, "knn1d_scores: n_classes must be >= 1 for classification factors");
+    for (std::int64_t s = 0; s < ntr; ++s) {
+      const double v = ytr[s * F + i];
+      require(v >= 0 && v < static_cast<double>(ncls[i]) && v == std::floor(v),
+              "knn1d_scores: class labels must be integers in [0, n_classes)");
+    }
+  }
+  py::array_t<double> scores({F, L});
+  double* out = scores.mutable_data();
+  const double* ztr = z_train.data();
+  const double* zte = z_test.data();
+  {
+    py::gil_scoped_release release;
+    std::vector<double> loss(static_cast<std::size_t>(nte * F));  // per (test point, factor)
+    std::vector<double> vals(static_cast<std::size_t>(ntr));
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(ntr));
+    for (std::int64_t j = 0; j < L; ++j) {
+      std::vector<std::int64_t> order(static_cast<std::size_t>(ntr));
+      for (std::int64_t s = 0; s < ntr; ++s) order[s] = s;
+      std::sort(order.begin(), order.end(), [&](std::int64_t u, std::int64_t v) {
+        const double zu = ztr[u * L + j], zv = ztr[v * L + j];
+        return zu < zv || (zu == zv && u < v);
+      });
+      for (std::int64_t s = 0; s < ntr; ++s) {
+        rows[s] = order[s];
+        vals[s] = ztr[order[s] * L + j];
+      }
+      parallel_for(
+          nte,
+          [&](std::int64_t begin, std::int64_t end) {
+            std::vector<std::int64_t> nb, cand;
+            nb.reserve(static_cast<std::size_t>(k));
+            std::vector<std::int64_t> votes;
+            for (std::int64_t t = begin; t < end; ++t) {
+              knn_select(vals.data(), rows.data(), ntr, zte[t * L + j], k, nb, cand);
+              for (std::int64_t i = 0; i < F; ++i) {
+                if (cls[i]) {
+                  votes.assign(static_cast<std::size_t>(ncls[i]), 0);
+                  for (std::int64_t r : nb) ++votes[static_cast<std::size_t>(ytr[r * F + i])];
+                  const std::int64_t pred = std::max_element(votes.begin(), votes.end()) - votes.begin();
+                  loss[t * F + i] = (static_cast<double>(pred) == yte[t * F + i]) ? 1.0 : 0.0;
+                } else {
+                  double sum = 0.0;
+                  for (std::int64_t r : nb) sum += ytr[r * F + i];
+                  const double diff = yte[t * F + i] - sum / static_cast<double>(k);
+                  loss[t * F + i] = diff * diff;
+                }
+              }
+            }
+          },
+          64);
+      for (std::int64_t i = 0; i < F; ++i) {
+        double total = 0.0;
+        for (std::int64_t t = 0; t < nte; ++t) total += loss[t * F + i];
+        out[i * L + j] = total / static_cast<double>(nte);
+      }
+    }
+  }
+  return scores;
+}
+
+}  // namespace
+
+VAECORE_REGISTER(knn1d) {
+  m.def("knn1d_scores", &knn1d_scores, py::arg("z_train"), py::arg("z_test"), py::arg("y_train"),
+        py::arg("y_test"), py::arg("is_class"), py::arg("n_classes"), py::arg("k"),
+        "Exact 1-D k-NN scores of every (factor, latent) pair: (n_factors, n_latents) float64 "
+        "holding the test MSE of the uniform k-NN regressor (is_class 0) or the test accuracy of "
+        "the uniform majority vote (is_class 1, labels 0..n_classes-1). Distance ties go to the "
+        "earlier training row, vote ties to the smaller label.");
+}
+
+}  // namespace vaecore
