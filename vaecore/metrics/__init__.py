@@ -1,8 +1,25 @@
 """Disentanglement and orthogonality metrics (thesis chapter 3, §3.3; chapter 4)."""
 
+from vaecore.metrics.beta_vae import BetaVAEResult, beta_vae_score
 from vaecore.metrics.dci import DCIResult, dci
 from vaecore.metrics.ds import DSResult, ds
+from vaecore.metrics.factor_vae import FactorVAEResult, factor_vae_score
 from vaecore.metrics.mig import MIGResult, mig
+from vaecore.metrics.sampling import sample_codes
 from vaecore.metrics.sap import SAPResult, sap
 
-__all__: list[str] = ["DCIResult", "DSResult", "MIGResult", "SAPResult", "dci", "ds", "mig", "sap"]
+__all__: list[str] = [
+    "BetaVAEResult",
+    "DCIResult",
+    "DSResult",
+    "FactorVAEResult",
+    "MIGResult",
+    "SAPResult",
+    "beta_vae_score",
+    "dci",
+    "ds",
+    "factor_vae_score",
+    "mig",
+    "sample_codes",
+    "sap",
+]
