@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vaecore
@@ -197,6 +197,7 @@ def test_kernel_matches_brute_force_with_ties(n, k, levels, seed):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=25)
 @given(
     n=st.integers(10, 120),
     n_latents=st.integers(2, 4),
