@@ -22,8 +22,11 @@
 namespace vaecore {
 namespace {
 
-// The k selected training rows (indices into the training set) for query q over
-// values sorted ascending by (value, training row): vals[r] with rows[r].
+// The k nearest training points of query q, as positions into the values sorted
+// ascending by (value, training row): vals[pos] with training row rows[pos].
+// Common case (no other point at the k-th distance): the window [l, r) grown from the
+// insertion point is the answer. Otherwise the points strictly closer than the k-th
+// distance dk are kept and the rest is filled with the earliest rows at distance dk.
 void knn_select(const double* vals, const std::int64_t* rows, std::int64_t n, double q,
                 std::int64_t k, std::vector<std::int64_t>& out, std::vector<std::int64_t>& cand) {
   out.clear();
@@ -38,6 +41,12 @@ void knn_select(const double* vals, const std::int64_t* rows, std::int64_t n, do
   double dk = 0.0;  // distance of the k-th nearest neighbour
   if (l < p) dk = std::max(dk, q - vals[l]);
   if (r > p) dk = std::max(dk, vals[r - 1] - q);
+  const bool left_tie = l > 0 && q - vals[l - 1] <= dk;
+  const bool right_tie = r < n && vals[r] - q <= dk;
+  if (!left_tie && !right_tie) {  // the window holds every point within dk
+    for (std::int64_t i = l; i < r; ++i) out.push_back(i);
+    return;
+  }
   // Left side (indices < p): distance q - vals[i] is non-increasing in i.
   // a = first i in [0, p) with dist < dk ; A = first i with dist <= dk.
   auto first_left = [&](bool strict) {
@@ -68,15 +77,16 @@ void knn_select(const double* vals, const std::int64_t* rows, std::int64_t n, do
   };
   const std::int64_t a = first_left(true), A = first_left(false);
   const std::int64_t b = first_right(false), B = first_right(true);
-  for (std::int64_t i = a; i < b; ++i) out.push_back(rows[i]);  // strictly closer than dk
+  for (std::int64_t i = a; i < b; ++i) out.push_back(i);  // strictly closer than dk
   const std::int64_t need = k - static_cast<std::int64_t>(out.size());
   if (need <= 0) return;
-  // Points exactly at distance dk: runs [A, a) and [b, B). Each run of equal values
-  // is sorted by training row, so the earliest rows sit at the start of each run.
+  // Points exactly at distance dk: runs [A, a) and [b, B). A run of equal values is
+  // sorted by training row, so the earliest rows sit at the start of each run.
   cand.clear();
-  for (std::int64_t i = A; i < a && i < A + need; ++i) cand.push_back(rows[i]);
-  for (std::int64_t i = b; i < B && i < b + need; ++i) cand.push_back(rows[i]);
-  std::partial_sort(cand.begin(), cand.begin() + need, cand.end());
+  for (std::int64_t i = A; i < a && i < A + need; ++i) cand.push_back(i);
+  for (std::int64_t i = b; i < B && i < b + need; ++i) cand.push_back(i);
+  std::partial_sort(cand.begin(), cand.begin() + need, cand.end(),
+                    [&](std::int64_t u, std::int64_t v) { return rows[u] < rows[v]; });
   out.insert(out.end(), cand.begin(), cand.begin() + need);
 }
 
@@ -109,11 +119,12 @@ py::array_t<double> knn1d_scores(const carray<double>& z_train, const carray<dou
   for (std::int64_t i = 0; i < F; ++i) {
     if (!cls[i]) continue;
     require(ncls[i] >= 1, "knn1d_scores: n_classes must be >= 1 for classification factors");
+    bool labels_ok = true;
     for (std::int64_t s = 0; s < ntr; ++s) {
       const double v = ytr[s * F + i];
-      require(v >= 0 && v < static_cast<double>(ncls[i]) && v == std::floor(v),
-              "knn1d_scores: class labels must be integers in [0, n_classes)");
+      labels_ok &= v >= 0 && v < static_cast<double>(ncls[i]) && v == std::floor(v);
     }
+    require(labels_ok, "knn1d_scores: class labels must be integers in [0, n_classes)");
   }
   py::array_t<double> scores({F, L});
   double* out = scores.mutable_data();
@@ -124,41 +135,45 @@ py::array_t<double> knn1d_scores(const carray<double>& z_train, const carray<dou
     std::vector<double> loss(static_cast<std::size_t>(nte * F));  // per (test point, factor)
     std::vector<double> vals(static_cast<std::size_t>(ntr));
     std::vector<std::int64_t> rows(static_cast<std::size_t>(ntr));
+    std::vector<double> ysorted(static_cast<std::size_t>(ntr * F));  // y in sorted order
+    std::vector<std::pair<double, std::int64_t>> keyed(static_cast<std::size_t>(ntr));
+    std::vector<std::pair<double, std::int64_t>> queries(static_cast<std::size_t>(nte));
     for (std::int64_t j = 0; j < L; ++j) {
-      std::vector<std::int64_t> order(static_cast<std::size_t>(ntr));
-      for (std::int64_t s = 0; s < ntr; ++s) order[s] = s;
-      std::sort(order.begin(), order.end(), [&](std::int64_t u, std::int64_t v) {
-        const double zu = ztr[u * L + j], zv = ztr[v * L + j];
-        return zu < zv || (zu == zv && u < v);
-      });
+      for (std::int64_t s = 0; s < ntr; ++s) keyed[s] = {ztr[s * L + j], s};
+      std::sort(keyed.begin(), keyed.end());  // by (value, training row)
       for (std::int64_t s = 0; s < ntr; ++s) {
-        rows[s] = order[s];
-        vals[s] = ztr[order[s] * L + j];
+        vals[s] = keyed[s].first;
+        rows[s] = keyed[s].second;
+        std::copy(ytr + rows[s] * F, ytr + rows[s] * F + F, ysorted.begin() + s * F);
       }
+      // Queries in increasing order: neighbouring queries touch neighbouring memory.
+      for (std::int64_t t = 0; t < nte; ++t) queries[t] = {zte[t * L + j], t};
+      std::sort(queries.begin(), queries.end());
       parallel_for(
           nte,
           [&](std::int64_t begin, std::int64_t end) {
             std::vector<std::int64_t> nb, cand;
             nb.reserve(static_cast<std::size_t>(k));
             std::vector<std::int64_t> votes;
-            for (std::int64_t t = begin; t < end; ++t) {
-              knn_select(vals.data(), rows.data(), ntr, zte[t * L + j], k, nb, cand);
+            for (std::int64_t qi = begin; qi < end; ++qi) {
+              const std::int64_t t = queries[qi].second;
+              knn_select(vals.data(), rows.data(), ntr, queries[qi].first, k, nb, cand);
               for (std::int64_t i = 0; i < F; ++i) {
                 if (cls[i]) {
                   votes.assign(static_cast<std::size_t>(ncls[i]), 0);
-                  for (std::int64_t r : nb) ++votes[static_cast<std::size_t>(ytr[r * F + i])];
+                  for (std::int64_t pos : nb) ++votes[static_cast<std::size_t>(ysorted[pos * F + i])];
                   const std::int64_t pred = std::max_element(votes.begin(), votes.end()) - votes.begin();
                   loss[t * F + i] = (static_cast<double>(pred) == yte[t * F + i]) ? 1.0 : 0.0;
                 } else {
                   double sum = 0.0;
-                  for (std::int64_t r : nb) sum += ytr[r * F + i];
+                  for (std::int64_t pos : nb) sum += ysorted[pos * F + i];
                   const double diff = yte[t * F + i] - sum / static_cast<double>(k);
                   loss[t * F + i] = diff * diff;
                 }
               }
             }
           },
-          64);
+          256);
       for (std::int64_t i = 0; i < F; ++i) {
         double total = 0.0;
         for (std::int64_t t = 0; t < nte; ++t) total += loss[t * F + i];

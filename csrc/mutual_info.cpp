@@ -3,15 +3,17 @@
 //
 // Each latent column is discretised with np.digitize(z, edges[:-1]) semantics
 // (bin = number of the first n_bins edges that are <= z) against bin edges the
-// Python layer computed with np.histogram, then one pass over the samples fills
-// the contingency table of that latent against every factor (labels 0..C-1).
+// Python layer computed with np.histogram, and one pass over the samples fills
+// the contingency tables of every latent against every factor (labels 0..C-1).
 // MI follows sklearn.metrics.mutual_info_score term by term, in nats: terms
 // smaller than machine epsilon are zeroed, the sum is clipped at 0, and a pair
-// where either variable takes a single value has MI 0. Parallel over latents.
+// where either variable takes a single value has MI 0. Counting is parallel over
+// samples (one contiguous pass over codes and labels), MI over (latent, factor) pairs.
 #include "common.hpp"
 
 #include <cfloat>
 #include <cmath>
+#include <mutex>
 
 namespace vaecore {
 namespace {
@@ -64,29 +66,65 @@ py::array_t<double> histogram_mutual_info(const carray<double>& codes, const car
   const std::int64_t* lab = labels.data();
   const std::int64_t* ncls = n_classes.data();
   for (std::int64_t i = 0; i < F; ++i) require(ncls[i] >= 1, "histogram_mutual_info: n_classes must be >= 1");
-  for (std::int64_t s = 0; s < n * F; ++s)
-    require(lab[s] >= 0 && lab[s] < ncls[s % F],
-            "histogram_mutual_info: labels must be integers in [0, n_classes)");
+  bool labels_ok = true;
+  for (std::int64_t s = 0; s < n; ++s)
+    for (std::int64_t i = 0; i < F; ++i) labels_ok &= lab[s * F + i] >= 0 && lab[s * F + i] < ncls[i];
+  require(labels_ok, "histogram_mutual_info: labels must be integers in [0, n_classes)");
   py::array_t<double> result({F, L});
   double* out = result.mutable_data();
   const double* z = codes.data();
   const double* e = edges.data();
+  // One flat table of counts per latent: factor i's block (nb+1) x C_i starts at offset[i].
+  std::vector<std::int64_t> offset(static_cast<std::size_t>(F + 1), 0);
+  for (std::int64_t i = 0; i < F; ++i) offset[i + 1] = offset[i] + (nb + 1) * ncls[i];
+  const std::int64_t block = offset[F];
   {
     py::gil_scoped_release release;
-    parallel_for(L, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<std::int64_t> bins(static_cast<std::size_t>(n));
-      std::vector<std::vector<std::int64_t>> tables(static_cast<std::size_t>(F));
-      for (std::int64_t j = begin; j < end; ++j) {
-        const double* ej = e + j * (nb + 1);
-        for (std::int64_t s = 0; s < n; ++s)  // np.digitize(z, edges[:-1]), right=False
-          bins[s] = std::upper_bound(ej, ej + nb, z[s * L + j]) - ej;
-        for (std::int64_t i = 0; i < F; ++i) tables[i].assign(static_cast<std::size_t>((nb + 1) * ncls[i]), 0);
-        for (std::int64_t s = 0; s < n; ++s) {
-          const std::int64_t b = bins[s];
-          const std::int64_t* row = lab + s * F;
-          for (std::int64_t i = 0; i < F; ++i) ++tables[i][b * ncls[i] + row[i]];
-        }
-        for (std::int64_t i = 0; i < F; ++i) out[i * L + j] = table_mutual_info(tables[i], nb + 1, ncls[i], n);
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(L * block), 0);
+    std::mutex merge;
+    // Parallel over samples (each row of codes and labels read once, contiguously);
+    // every chunk fills private tables, merged by integer addition (order-independent).
+    parallel_for(
+        n,
+        [&](std::int64_t begin, std::int64_t end) {
+          std::vector<std::int64_t> local(static_cast<std::size_t>(L * block), 0);
+          std::vector<std::int64_t> bins(static_cast<std::size_t>(L));
+          for (std::int64_t s = begin; s < end; ++s) {
+            const double* row = z + s * L;
+            for (std::int64_t j = 0; j < L; ++j) {
+              // np.digitize(z, edges[:-1]) = number of the first nb edges that are <= z;
+              // a guess from the equal widths, corrected against the exact edges.
+              const double* ej = e + j * (nb + 1);
+              const double v = row[j];
+              std::int64_t c;
+              if (v < ej[0]) {
+                c = 0;
+              } else {
+                const double width = ej[nb] - ej[0];
+                double g = width > 0 ? (v - ej[0]) / width * static_cast<double>(nb) : 0.0;
+                c = static_cast<std::int64_t>(std::min(std::max(g, 0.0), static_cast<double>(nb - 1))) + 1;
+                while (c < nb && ej[c] <= v) ++c;
+                while (c > 1 && ej[c - 1] > v) --c;
+              }
+              bins[j] = c;
+            }
+            const std::int64_t* lab_row = lab + s * F;
+            for (std::int64_t j = 0; j < L; ++j) {
+              std::int64_t* tj = local.data() + j * block;
+              for (std::int64_t i = 0; i < F; ++i) ++tj[offset[i] + bins[j] * ncls[i] + lab_row[i]];
+            }
+          }
+          std::lock_guard<std::mutex> lock(merge);
+          for (std::size_t x = 0; x < local.size(); ++x) counts[x] += local[x];
+        },
+        4096);
+    parallel_for(L * F, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<std::int64_t> table;
+      for (std::int64_t ji = begin; ji < end; ++ji) {
+        const std::int64_t j = ji / F, i = ji % F;
+        const std::int64_t* src = counts.data() + j * block + offset[i];
+        table.assign(src, src + (nb + 1) * ncls[i]);
+        out[i * L + j] = table_mutual_info(table, nb + 1, ncls[i], n);
       }
     });
   }

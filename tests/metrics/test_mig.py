@@ -124,3 +124,15 @@ def test_torch_input_and_as_dict():
     res = mig(torch.from_numpy(z), torch.from_numpy(w))
     assert res.as_dict()["value"] == pytest.approx(res.value)
     assert len(res.as_dict()["matrix"]) == 3
+
+
+@given(values=st.lists(st.sampled_from([-3.0, 0.0, 2.0, 2.5, 7.0, 1e6]), min_size=1, max_size=40))
+def test_encode_labels_matches_np_unique(values):
+    from vaecore.metrics._arrays import encode_labels
+
+    col = np.array(values)
+    labels, n_classes = encode_labels(np.c_[col, np.round(col)])
+    for i, c in enumerate([col, np.round(col)]):
+        uniq, inv = np.unique(c, return_inverse=True)
+        np.testing.assert_array_equal(labels[:, i], inv)
+        assert n_classes[i] == uniq.size
