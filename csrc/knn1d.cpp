@@ -13,8 +13,8 @@
 //  * distance ties: among training points at the same distance as the k-th
 //    nearest one, the earlier training points (smaller training row) are taken;
 //  * vote ties: the smaller class label wins (sklearn's rule).
-// Sums over test points run in a fixed order, so results do not depend on the
-// thread count.
+// Work is parallel over latents; sums over test points run in test-row order, so
+// results do not depend on the thread count.
 #include "common.hpp"
 
 #include <cmath>
@@ -132,54 +132,53 @@ py::array_t<double> knn1d_scores(const carray<double>& z_train, const carray<dou
   const double* zte = z_test.data();
   {
     py::gil_scoped_release release;
-    std::vector<double> loss(static_cast<std::size_t>(nte * F));  // per (test point, factor)
-    std::vector<double> vals(static_cast<std::size_t>(ntr));
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(ntr));
-    std::vector<double> ysorted(static_cast<std::size_t>(ntr * F));  // y in sorted order
-    std::vector<std::pair<double, std::int64_t>> keyed(static_cast<std::size_t>(ntr));
-    std::vector<std::pair<double, std::int64_t>> queries(static_cast<std::size_t>(nte));
-    for (std::int64_t j = 0; j < L; ++j) {
-      for (std::int64_t s = 0; s < ntr; ++s) keyed[s] = {ztr[s * L + j], s};
-      std::sort(keyed.begin(), keyed.end());  // by (value, training row)
-      for (std::int64_t s = 0; s < ntr; ++s) {
-        vals[s] = keyed[s].first;
-        rows[s] = keyed[s].second;
-        std::copy(ytr + rows[s] * F, ytr + rows[s] * F + F, ysorted.begin() + s * F);
-      }
-      // Queries in increasing order: neighbouring queries touch neighbouring memory.
-      for (std::int64_t t = 0; t < nte; ++t) queries[t] = {zte[t * L + j], t};
-      std::sort(queries.begin(), queries.end());
-      parallel_for(
-          nte,
-          [&](std::int64_t begin, std::int64_t end) {
-            std::vector<std::int64_t> nb, cand;
-            nb.reserve(static_cast<std::size_t>(k));
-            std::vector<std::int64_t> votes;
-            for (std::int64_t qi = begin; qi < end; ++qi) {
-              const std::int64_t t = queries[qi].second;
-              knn_select(vals.data(), rows.data(), ntr, queries[qi].first, k, nb, cand);
-              for (std::int64_t i = 0; i < F; ++i) {
-                if (cls[i]) {
-                  votes.assign(static_cast<std::size_t>(ncls[i]), 0);
-                  for (std::int64_t pos : nb) ++votes[static_cast<std::size_t>(ysorted[pos * F + i])];
-                  const std::int64_t pred = std::max_element(votes.begin(), votes.end()) - votes.begin();
-                  loss[t * F + i] = (static_cast<double>(pred) == yte[t * F + i]) ? 1.0 : 0.0;
-                } else {
-                  double sum = 0.0;
-                  for (std::int64_t pos : nb) sum += ysorted[pos * F + i];
-                  const double diff = yte[t * F + i] - sum / static_cast<double>(k);
-                  loss[t * F + i] = diff * diff;
-                }
-              }
+    // Parallel over latents: each task sorts its latent's training values once and
+    // scores every test point against every factor. Sums over test points run in
+    // test-row order, so results do not depend on the thread count.
+    parallel_for(L, [&](std::int64_t jbegin, std::int64_t jend) {
+      std::vector<double> loss(static_cast<std::size_t>(nte * F));  // per (test point, factor)
+      std::vector<double> vals(static_cast<std::size_t>(ntr));
+      std::vector<std::int64_t> rows(static_cast<std::size_t>(ntr));
+      std::vector<double> ysorted(static_cast<std::size_t>(ntr * F));  // y in sorted order
+      std::vector<std::pair<double, std::int64_t>> keyed(static_cast<std::size_t>(ntr));
+      std::vector<std::pair<double, std::int64_t>> queries(static_cast<std::size_t>(nte));
+      std::vector<std::int64_t> nb, cand, votes;
+      nb.reserve(static_cast<std::size_t>(k));
+      for (std::int64_t j = jbegin; j < jend; ++j) {
+        for (std::int64_t s = 0; s < ntr; ++s) keyed[s] = {ztr[s * L + j], s};
+        std::sort(keyed.begin(), keyed.end());  // by (value, training row)
+        for (std::int64_t s = 0; s < ntr; ++s) {
+          vals[s] = keyed[s].first;
+          rows[s] = keyed[s].second;
+          std::copy(ytr + rows[s] * F, ytr + rows[s] * F + F, ysorted.begin() + s * F);
+        }
+        // Queries in increasing order: neighbouring queries touch neighbouring memory.
+        for (std::int64_t t = 0; t < nte; ++t) queries[t] = {zte[t * L + j], t};
+        std::sort(queries.begin(), queries.end());
+        for (std::int64_t qi = 0; qi < nte; ++qi) {
+          const std::int64_t t = queries[qi].second;
+          knn_select(vals.data(), rows.data(), ntr, queries[qi].first, k, nb, cand);
+          for (std::int64_t i = 0; i < F; ++i) {
+            if (cls[i]) {
+              votes.assign(static_cast<std::size_t>(ncls[i]), 0);
+              for (std::int64_t pos : nb) ++votes[static_cast<std::size_t>(ysorted[pos * F + i])];
+              const std::int64_t pred = std::max_element(votes.begin(), votes.end()) - votes.begin();
+              loss[t * F + i] = (static_cast<double>(pred) == yte[t * F + i]) ? 1.0 : 0.0;
+            } else {
+              double sum = 0.0;
+              for (std::int64_t pos : nb) sum += ysorted[pos * F + i];
+              const double diff = yte[t * F + i] - sum / static_cast<double>(k);
+              loss[t * F + i] = diff * diff;
             }
-          },
-          256);
-      for (std::int64_t i = 0; i < F; ++i) {
-        double total = 0.0;
-        for (std::int64_t t = 0; t < nte; ++t) total += loss[t * F + i];
-        out[i * L + j] = total / static_cast<double>(nte);
+          }
+        }
+        for (std::int64_t i = 0; i < F; ++i) {
+          double total = 0.0;
+          for (std::int64_t t = 0; t < nte; ++t) total += loss[t * F + i];
+          out[i * L + j] = total / static_cast<double>(nte);
+        }
       }
-    }
+    });
   }
   return scores;
 }

@@ -136,3 +136,27 @@ def test_encode_labels_matches_np_unique(values):
         uniq, inv = np.unique(c, return_inverse=True)
         np.testing.assert_array_equal(labels[:, i], inv)
         assert n_classes[i] == uniq.size
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 50),
+    scale=st.sampled_from([1e-300, 1e-8, 1.0, 1e8, 1e300]),
+    n_bins=st.integers(2, 25),
+)
+def test_histogram_edges_match_numpy(seed, n, scale, n_bins):
+    from vaecore.metrics.mig import histogram_edges
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3)) * scale
+    z[:, 2] = z[0, 2]  # a constant column
+    try:
+        want = np.stack([np.histogram_bin_edges(z[:, j], n_bins) for j in range(3)])
+    except ValueError:  # numpy: "Too many bins for data range"
+        with pytest.raises(ValueError, match="mig: codes must span a range"):
+            histogram_edges(z, n_bins)
+        if n >= 2:
+            with pytest.raises(ValueError, match="mig: codes must span a range"):
+                mig(z, np.arange(n) % 2, n_bins=n_bins, backend="reference")
+        return
+    np.testing.assert_array_equal(histogram_edges(z, n_bins), want)

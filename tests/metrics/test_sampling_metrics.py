@@ -130,3 +130,29 @@ def test_bad_inputs(data):
         factor_vae_score(data, data.identity, num_train=0)
     with pytest.raises(ValueError, match="sample_codes: n must be >= 1"):
         sample_codes(data, data.identity, 0)
+
+
+@pytest.mark.parametrize("metric", ["ds", "mig", "sap", "dci", "factor_vae", "beta_vae"])
+def test_score_representation_on_a_model(data, metric):
+    from vaecore.metrics import score_representation
+
+    def represent(x):  # a "trained model": exact factors up to rounding, plus a noise latent
+        z = np.round(data.identity(x), 3)
+        return np.c_[z, np.sin(100.0 * z.sum(axis=1))]
+
+    res = score_representation(metric, data, represent, seed=1, fast=True)
+    d = res.as_dict()
+    assert 0.0 <= d["value"] <= 1.0
+    assert res.value > {"sap": 0.2, "dci": 0.6}.get(metric, 0.8)
+
+
+def test_score_representation_uses_factor_kinds_and_rejects_unknown(data):
+    from vaecore.metrics import score_representation
+
+    class Kinds(LinearToyData):
+        factor_kinds = ("categorical", "continuous", "continuous")
+
+    res = score_representation("ds", Kinds(), data.identity, fast=True)
+    assert res.categorical == (True, False, False)
+    with pytest.raises(ValueError, match=r"score_representation: metric must be one of \('ds', 'mig'"):
+        score_representation("dto", data, data.identity)

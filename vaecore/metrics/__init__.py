@@ -5,6 +5,7 @@ from vaecore.metrics.dci import DCIResult, dci
 from vaecore.metrics.ds import DSResult, ds
 from vaecore.metrics.factor_vae import FactorVAEResult, factor_vae_score
 from vaecore.metrics.mig import MIGResult, mig
+from vaecore.metrics.on_model import REPRESENTATION_METRICS, score_representation
 from vaecore.metrics.sampling import sample_codes
 from vaecore.metrics.sap import SAPResult, sap
 
@@ -14,6 +15,7 @@ __all__: list[str] = [
     "DSResult",
     "FactorVAEResult",
     "MIGResult",
+    "REPRESENTATION_METRICS",
     "SAPResult",
     "beta_vae_score",
     "dci",
@@ -22,4 +24,5 @@ __all__: list[str] = [
     "mig",
     "sample_codes",
     "sap",
+    "score_representation",
 ]

@@ -148,7 +148,7 @@ def ds(
         Seed of the 80/20 split (:func:`split_indices`).
     backend : {"auto", "native", "reference"}
         "native": the exact 1-D k-NN of ``csrc/knn1d.cpp`` (sorted values, binary search
-        and a growing window, parallel over test points, each neighbour set shared by all
+        and a growing window, parallel over latents, each neighbour set shared by all
         factors). "reference": scikit-learn's ``KNeighborsRegressor`` /
         ``KNeighborsClassifier`` per pair (:mod:`vaecore.reference.ds`).
 

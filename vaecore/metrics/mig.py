@@ -68,6 +68,27 @@ def _entropy(labels: np.ndarray, n_classes: np.ndarray) -> np.ndarray:
     return out
 
 
+def histogram_edges(codes: np.ndarray, n_bins: int) -> np.ndarray:
+    """``np.histogram_bin_edges(codes[:, j], n_bins)`` for every latent j, shape
+    ``(n_latents, n_bins + 1)``, with one vectorised min/max pass: numpy's rule verbatim
+    (a constant column gets the range [v - 0.5, v + 0.5]; ``np.linspace`` edges)."""
+    lo, hi = codes.min(axis=0), codes.max(axis=0)
+    edges = np.empty((codes.shape[1], n_bins + 1), dtype=np.float64)
+    for j in range(codes.shape[1]):
+        first, last = lo[j], hi[j]
+        if first == last:
+            first, last = first - 0.5, last + 0.5
+        edges[j] = np.linspace(first, last, n_bins + 1, endpoint=True)
+    bad = np.flatnonzero(np.any(edges[:, :-1] >= edges[:, 1:], axis=1))
+    if bad.size:
+        raise ValueError(
+            f"{_FUNC}: codes must span a range that n_bins={n_bins} finite-sized bins can split "
+            f"(numpy's histogram rule); got latent(s) {bad.tolist()} with too small a range for "
+            f"their magnitude"
+        )
+    return edges
+
+
 def mig(
     codes: Any,
     factors: Any,
@@ -120,11 +141,12 @@ def mig(
     kept = np.flatnonzero(n_classes >= 2)
     if kept.size == 0:
         raise ValueError(f"{_FUNC}: factors must include a non-constant factor; got all constant")
-    edges = np.stack([np.histogram_bin_edges(z[:, j], n_bins) for j in range(z.shape[1])])
+    edges = histogram_edges(z, n_bins)
     if which == "native":
         matrix = native().histogram_mutual_info(z, edges, labels, n_classes)
         entropies = _entropy(labels, n_classes)
     else:
+        edges = np.stack([np.histogram_bin_edges(z[:, j], n_bins) for j in range(z.shape[1])])
         matrix = _reference.histogram_mutual_info(z, edges, labels, n_classes)
         entropies = _reference.discrete_entropy(labels)
     sub = matrix[kept]
