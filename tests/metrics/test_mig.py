@@ -160,3 +160,24 @@ def test_histogram_edges_match_numpy(seed, n, scale, n_bins):
                 mig(z, np.arange(n) % 2, n_bins=n_bins, backend="reference")
         return
     np.testing.assert_array_equal(histogram_edges(z, n_bins), want)
+
+
+def test_column_ranges_kernel_matches_numpy():
+    from vaecore._native import native
+    from vaecore.reference.mig import column_ranges
+
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 50_000):
+        x = rng.normal(size=(n, 4)) * np.array([1.0, 1e-300, 1e300, 0.0])
+        np.testing.assert_array_equal(native().column_ranges(x), column_ranges(x))
+
+
+def test_non_integer_and_wide_factors_use_dense_ranks():
+    rng = np.random.default_rng(2)
+    n = 600
+    w = np.c_[rng.choice([0.1, 0.25, 0.7], n), rng.choice([0.0, 1e9], n), rng.integers(-5, 5, n)]
+    z = np.c_[w[:, 0] + 0.01 * rng.normal(size=n), rng.normal(size=(n, 2))]
+    a, b = mig(z, w, backend="native"), mig(z, w, backend="reference")
+    np.testing.assert_allclose(a.matrix, b.matrix, rtol=0, atol=1e-12)
+    ranks = np.stack([np.unique(c, return_inverse=True)[1] for c in w.T])  # sklearn wants labels
+    assert a.value == pytest.approx(_disentanglement_lib_mig(z.T, ranks), abs=1e-12)

@@ -66,23 +66,19 @@ def encode_labels(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     labels = np.empty(w.shape, dtype=np.int64)
     n_classes = np.empty(w.shape[1], dtype=np.int64)
-    lo, hi = w.min(axis=0), w.max(axis=0)
-    small = (hi - lo) < 4 * w.shape[0] + 1024
-    if small.all():
-        shifted = w - lo
-        as_int = shifted.astype(np.int64)
-        if not np.array_equal(as_int, shifted):
-            small[:] = False
     for i in range(w.shape[1]):
-        if small[i]:
+        col = w[:, i]
+        lo = col.min()
+        shifted = col - lo
+        as_int = shifted.astype(np.int64)
+        if shifted.max() < 4 * col.size + 1024 and np.array_equal(as_int, shifted):
             # Integer values in a modest range: O(n) ranks of the present values
             # (identical to np.unique's inverse, without its sort).
-            present = np.bincount(as_int[:, i]) > 0
-            rank = np.cumsum(present) - 1
-            labels[:, i] = rank[as_int[:, i]]
+            present = np.bincount(as_int) > 0
+            labels[:, i] = (np.cumsum(present) - 1)[as_int]
             n_classes[i] = int(present.sum())
         else:
-            uniq, inv = np.unique(w[:, i], return_inverse=True)
+            uniq, inv = np.unique(col, return_inverse=True)
             labels[:, i] = inv.reshape(-1)
             n_classes[i] = uniq.size
     return labels, n_classes

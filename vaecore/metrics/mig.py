@@ -59,23 +59,16 @@ class MIGResult:
         }
 
 
-def _entropy(labels: np.ndarray, n_classes: np.ndarray) -> np.ndarray:
-    out = np.empty(labels.shape[1], dtype=np.float64)
-    for i in range(labels.shape[1]):
-        p = np.bincount(labels[:, i], minlength=int(n_classes[i])) / labels.shape[0]
-        p = p[p > 0]
-        out[i] = float(-(p * np.log(p)).sum())
-    return out
-
-
-def histogram_edges(codes: np.ndarray, n_bins: int) -> np.ndarray:
+def histogram_edges(codes: np.ndarray, n_bins: int, ranges: np.ndarray | None = None) -> np.ndarray:
     """``np.histogram_bin_edges(codes[:, j], n_bins)`` for every latent j, shape
-    ``(n_latents, n_bins + 1)``, with one vectorised min/max pass: numpy's rule verbatim
-    (a constant column gets the range [v - 0.5, v + 0.5]; ``np.linspace`` edges)."""
-    lo, hi = codes.min(axis=0), codes.max(axis=0)
+    ``(n_latents, n_bins + 1)``, from the column minima and maxima (``ranges (n_latents, 2)``,
+    computed if not given): numpy's rule verbatim (a constant column gets the range
+    [v - 0.5, v + 0.5]; ``np.linspace`` edges; too narrow a range for its magnitude raises)."""
+    if ranges is None:
+        ranges = _reference.column_ranges(codes)
     edges = np.empty((codes.shape[1], n_bins + 1), dtype=np.float64)
     for j in range(codes.shape[1]):
-        first, last = lo[j], hi[j]
+        first, last = ranges[j, 0], ranges[j, 1]
         if first == last:
             first, last = first - 0.5, last + 0.5
         edges[j] = np.linspace(first, last, n_bins + 1, endpoint=True)
@@ -131,24 +124,31 @@ def mig(
     if not isinstance(drop_constant, (bool, np.bool_)):
         raise TypeError(f"{_FUNC}: drop_constant must be a bool; got {type(drop_constant).__name__}")
     which = resolve_backend(_FUNC, backend)
-    labels, n_classes = encode_labels(w)
-    constant = np.flatnonzero(n_classes < 2)
+    ranges_of = native().column_ranges if which == "native" else _reference.column_ranges
+    w_range = ranges_of(w)
+    constant = np.flatnonzero(w_range[:, 0] == w_range[:, 1])
     if constant.size and not drop_constant:
         raise ValueError(
             f"{_FUNC}: factors must take at least 2 values (zero entropy leaves MIG undefined); "
             f"got constant factor(s) {constant.tolist()}; pass drop_constant=True to skip them"
         )
-    kept = np.flatnonzero(n_classes >= 2)
+    kept = np.setdiff1d(np.arange(w.shape[1]), constant)
     if kept.size == 0:
         raise ValueError(f"{_FUNC}: factors must include a non-constant factor; got all constant")
-    edges = histogram_edges(z, n_bins)
+    # Classes: w - min when every factor holds integers in a modest range (the usual factor
+    # indices; unused values are empty slots), else the dense ranks of the distinct values.
+    span = w_range[:, 1] - w_range[:, 0]
+    if np.all(span < 4 * w.shape[0] + 1024) and np.array_equal(w, np.round(w)):
+        classes, offsets, n_slots = w, w_range[:, 0].copy(), span.astype(np.int64) + 1
+    else:
+        labels, n_slots = encode_labels(w)
+        classes, offsets = labels.astype(np.float64), np.zeros(w.shape[1])
+    edges = histogram_edges(z, n_bins, ranges_of(z))
     if which == "native":
-        matrix = native().histogram_mutual_info(z, edges, labels, n_classes)
-        entropies = _entropy(labels, n_classes)
+        matrix, entropies = native().histogram_mutual_info(z, edges, classes, offsets, n_slots)
     else:
         edges = np.stack([np.histogram_bin_edges(z[:, j], n_bins) for j in range(z.shape[1])])
-        matrix = _reference.histogram_mutual_info(z, edges, labels, n_classes)
-        entropies = _reference.discrete_entropy(labels)
+        matrix, entropies = _reference.histogram_mutual_info(z, edges, classes, offsets, n_slots)
     sub = matrix[kept]
     best, second = top_two(sub)
     rows = np.arange(kept.size)

@@ -21,25 +21,30 @@ def histogram_discretize(codes: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def histogram_mutual_info(
-    codes: np.ndarray, edges: np.ndarray, labels: np.ndarray, n_classes: np.ndarray
-) -> np.ndarray:
-    """MI (nats) of every (factor i, latent j), shape ``(n_factors, n_latents)``.
+    codes: np.ndarray,
+    edges: np.ndarray,
+    factors: np.ndarray,
+    offsets: np.ndarray,
+    n_slots: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(mi (n_factors, n_latents), entropy (n_factors,))`` in nats.
 
     Same contract as the kernel: ``edges[j]`` are the ``n_bins + 1`` histogram edges of
-    latent j and ``labels`` the factors as class indices.
+    latent j; factor i's class is ``factors[:, i] - offsets[i]`` (``n_slots`` only bounds it).
     """
+    labels = (factors - offsets).astype(np.int64)
     n_factors, n_latents = labels.shape[1], codes.shape[1]
     mi = np.empty((n_factors, n_latents), dtype=np.float64)
     for j in range(n_latents):
         binned = np.digitize(codes[:, j], edges[j, :-1])
         for i in range(n_factors):
             mi[i, j] = mutual_info_score(labels[:, i], binned)
-    return mi
-
-
-def discrete_entropy(labels: np.ndarray) -> np.ndarray:
-    """Entropy (nats) of every factor column: ``mutual_info_score(w, w)``."""
-    return np.array(
-        [mutual_info_score(labels[:, i], labels[:, i]) for i in range(labels.shape[1])],
-        dtype=np.float64,
+    entropy = np.array(
+        [mutual_info_score(labels[:, i], labels[:, i]) for i in range(n_factors)], dtype=np.float64
     )
+    return mi, entropy
+
+
+def column_ranges(x: np.ndarray) -> np.ndarray:
+    """Twin of the kernel ``column_ranges``: ``(d, 2)`` minimum and maximum per column."""
+    return np.stack([x.min(axis=0), x.max(axis=0)], axis=1)
