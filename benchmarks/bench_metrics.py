@@ -23,7 +23,7 @@ from .conftest import QUICK
 N_FACTORS, N_LATENTS = 5, 10
 DS_SIZES = [400] if QUICK else [10_000, 73_728]
 MIG_SIZES = [400] if QUICK else [10_000, 737_280]
-DCI_SIZES = [(200, 100)] if QUICK else [(2_000, 1_000), (5_000, 2_500)]
+DCI_SIZES = [(200, 100)] if QUICK else [(2_000, 1_000), (10_000, 5_000)]
 DSPRITES_SIZES = (3, 6, 40, 32, 32)
 
 
