@@ -15,7 +15,11 @@ from collections.abc import Sequence
 import vaecore
 
 # Order = order in `vaecore --help`.
-COMMAND_MODULES: tuple[str, ...] = ("vaecore.commands.info",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "vaecore.commands.info",
+    "vaecore.commands.train",
+    "vaecore.commands.evaluate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
