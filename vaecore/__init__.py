@@ -10,11 +10,13 @@ the compiled module ``vaecore._core``; each has a pure-Python twin in
 
 __version__ = "0.1.0"
 
+from vaecore import datasets
 from vaecore._native import build_info, has_cuda, has_native, set_num_threads
 
 __all__ = [
     "__version__",
     "build_info",
+    "datasets",
     "has_cuda",
     "has_native",
     "set_num_threads",

@@ -17,6 +17,7 @@ import vaecore
 # Order = order in `vaecore --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "vaecore.commands.info",
+    "vaecore.commands.datasets",
     "vaecore.commands.train",
     "vaecore.commands.evaluate",
 )
