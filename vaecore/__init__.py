@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 from vaecore import datasets
 from vaecore._native import build_info, has_cuda, has_native, set_num_threads
+from vaecore import metrics
+from vaecore.jacobians import jacobians
 
 __all__ = [
     "__version__",
@@ -19,6 +21,8 @@ __all__ = [
     "datasets",
     "has_cuda",
     "has_native",
+    "jacobians",
+    "metrics",
     "set_num_threads",
 ]
 
