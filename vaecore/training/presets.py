@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             likelihood="gaussian", optimizer="adam", lr=1e-3, batch_size=_SYNTH_BATCH,
             epochs=600, steps=None,
         ),
-        "quick": dict(beta=3e-3, lr=3e-3, steps=20_000, epochs=None, checkpoint_every=10_000),
+        "quick": dict(beta=3e-4, lr=3e-3, steps=20_000, epochs=None, checkpoint_every=10_000),
     },
     "mnist": {
         "thesis": dict(
