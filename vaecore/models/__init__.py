@@ -111,8 +111,10 @@ def build_model(
     decoder = Decoder(net, likelihood)
     if name == "ae":
         return AE(encoder, decoder, latent_dim)
-    if name in ("vae",):
-        return BetaVAE(encoder, decoder, latent_dim, beta=1.0)
+    if name == "vae":
+        model = BetaVAE(encoder, decoder, latent_dim, beta=1.0)
+        model.name = "vae"
+        return model
     if name in ("beta-vae", "linear-vae"):
         model = BetaVAE(encoder, decoder, latent_dim, beta=beta)
         model.name = name

@@ -67,7 +67,8 @@ class _FullCovFunction(torch.autograd.Function):
         scale_tril = scale_tril.contiguous()
         eps = eps.contiguous()
         if mu.is_cuda:
-            z, kl = _cuda_forward(mu, scale_tril, eps)
+            with torch.cuda.device(mu.device):
+                z, kl = _cuda_forward(mu, scale_tril, eps)
         else:
             z_np, kl_np = _native.native().full_cov_forward(
                 mu.numpy(), scale_tril.numpy(), eps.numpy()
@@ -84,7 +85,8 @@ class _FullCovFunction(torch.autograd.Function):
         gz = grad_z.contiguous()
         gk = grad_kl.contiguous()
         if mu.is_cuda:
-            gmu, gL, geps = _cuda_backward(mu, L, eps, gz, gk, need_eps)
+            with torch.cuda.device(mu.device):
+                gmu, gL, geps = _cuda_backward(mu, L, eps, gz, gk, need_eps)
         else:
             gmu_np, gL_np, geps_np = _native.native().full_cov_backward(
                 mu.numpy(), L.numpy(), eps.numpy(), gz.numpy(), gk.numpy(), need_eps
