@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["EVALUATORS", "evaluate", "register_evaluator", "test_points"]
+__all__ = ["EVALUATORS", "evaluate", "register_evaluator", "sample_test_split"]
 
 EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {}
 
@@ -45,7 +45,7 @@ def register_evaluator(name: str) -> Callable[[Callable[..., dict[str, Any]]], C
     return deco
 
 
-def test_points(run: Any, n_points: int | None, seed: int) -> np.ndarray:
+def sample_test_split(run: Any, n_points: int | None, seed: int) -> np.ndarray:
     """Indices of (a sample of ``n_points`` of) the run's test split, sorted."""
     test = np.asarray(run.split()[2])
     if n_points is not None and n_points < test.size:
@@ -76,7 +76,7 @@ def _dto(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
     from vaecore import jacobians
     from vaecore.metrics import dto
 
-    idx = test_points(run, n_points or DTO_POINTS, seed)
+    idx = sample_test_split(run, n_points or DTO_POINTS, seed)
     mu, _ = _posterior(run, idx)
     sqrt_var = mu.std(axis=0)
     active = sqrt_var > 0.5
@@ -95,7 +95,7 @@ def _dto(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
 def _ds(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
     from vaecore.metrics import ds
 
-    idx = test_points(run, n_points or DS_POINTS, seed)
+    idx = sample_test_split(run, n_points or DS_POINTS, seed)
     mu, _ = _posterior(run, idx)
     factors = np.asarray(run.dataset.factors_at(idx))
     categorical = [k == "categorical" for k in run.dataset.factor_kinds]
@@ -108,7 +108,7 @@ def _ds(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
 def _polarized(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
     from vaecore.metrics import active_units, polarized_regime
 
-    mu, lv = _posterior(run, test_points(run, n_points or DS_POINTS, seed))
+    mu, lv = _posterior(run, sample_test_split(run, n_points or DS_POINTS, seed))
     out = polarized_regime(mu, lv).as_dict()
     out["active_units"] = active_units(lv).value
     return out
@@ -118,7 +118,7 @@ def _polarized(run: Any, *, seed: int, n_points: int | None = None) -> dict[str,
 def _active_units(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
     from vaecore.metrics import active_units
 
-    _, lv = _posterior(run, test_points(run, n_points or DS_POINTS, seed))
+    _, lv = _posterior(run, sample_test_split(run, n_points or DS_POINTS, seed))
     return active_units(lv).as_dict()
 
 
