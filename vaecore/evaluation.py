@@ -13,6 +13,10 @@ holds at least ``"value"``; register one with ``@register_evaluator("name")``. B
 * ``polarized`` — :func:`vaecore.metrics.polarized_regime` on the test split (value = ΔKL) with
   the active units (E σ² < 0.8) added.
 * ``active_units`` — :func:`vaecore.metrics.active_units` on the test split.
+* ``mig``, ``sap``, ``dci``, ``factor_vae``, ``beta_vae`` — through
+  :func:`vaecore.metrics.score_representation` on fresh samples of the dataset's generative process
+  with disentanglement_lib's sizes (``fast=True`` presets when ``n_points`` is given and below
+  10,000); they need a dataset that can sample factors (not an ``ArrayDataset``).
 """
 
 from __future__ import annotations
@@ -120,6 +124,22 @@ def _active_units(run: Any, *, seed: int, n_points: int | None = None) -> dict[s
 
     _, lv = _posterior(run, sample_test_split(run, n_points or DS_POINTS, seed))
     return active_units(lv).as_dict()
+
+
+def _representation_evaluator(metric: str) -> Callable[..., dict[str, Any]]:
+    def fn(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+        from vaecore.metrics import score_representation
+
+        fast = n_points is not None and n_points < 10_000
+        return score_representation(metric, run.dataset, run.model.represent, seed=seed, fast=fast).as_dict()
+
+    fn.__name__ = f"_{metric}"
+    fn.__doc__ = f"{metric} of the run's representation (vaecore.metrics.score_representation)."
+    return fn
+
+
+for _metric in ("mig", "sap", "dci", "factor_vae", "beta_vae"):
+    register_evaluator(_metric)(_representation_evaluator(_metric))
 
 
 def evaluate(
