@@ -33,7 +33,7 @@ def toy_run():
     Q, _ = np.linalg.qr(np.array([[1.5, -0.6], [1.3, 0.7], [0.0, 0.5]]))
     ds = ArrayDataset(v @ (Q * [3.0, 1.0]).T, v)  # orthogonal axes of lengths 3 and 1
     cfg = TrainConfig(
-        dataset="toy", model="beta-vae", architecture="linear", latent_dim=3, beta=0.01, lr=3e-2,
+        dataset="toy", model="beta-vae", architecture="linear", latent_dim=2, beta=0.01, lr=3e-2,
         batch_size=128, steps=3000, monitor_every=500,
     )
     before = torch.get_num_threads()
@@ -52,7 +52,7 @@ def test_polarized_and_active_units_evaluators(toy_run):
         mu, lv = toy_run.model.encode(x)
     expected = polarized_regime(mu.double(), lv.double())
     assert res["polarized"]["value"] == pytest.approx(expected.value, rel=1e-6)
-    assert res["polarized"]["n_active"] == 2  # two factors, one passive latent
+    assert res["polarized"]["n_active"] == 2  # two factors, two latents
     assert res["active_units"]["value"] == active_units(lv.double()).value == 2
 
 
@@ -99,7 +99,9 @@ def test_dto_of_a_disentangled_linear_run(toy_run):
 @pytest.mark.skipif(not HAS_DS, reason="needs vaecore.metrics.ds")
 def test_ds_of_a_disentangled_linear_run(toy_run):
     res = evaluate(toy_run, ["ds"])
-    assert res["ds"]["value"] > 0.8 and res["ds"]["n_points"] == 300
+    # (with a third, passive latent DS drops to ~0.6: kNN is scale-free, and the passive
+    # latent's tiny but deterministic mean still encodes the factors)
+    assert res["ds"]["value"] > 0.9 and res["ds"]["n_points"] == 300
 
 
 @pytest.mark.skipif(not HAS_DATASETS, reason="needs vaecore.datasets")
