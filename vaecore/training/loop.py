@@ -306,6 +306,10 @@ def train(
             if monitor_on and (step % config.monitor_every == 0 or step == total):
                 records.append(monitor_record(model, probe, step))
             if step % config.checkpoint_every == 0 or step == total:
+                if acc is not None:  # accelerators: never checkpoint after an unchecked NaN
+                    pending = (acc / n_acc).tolist()
+                    if not all(map(math.isfinite, pending)):
+                        raise fail(pending, f"in steps {step - n_acc + 1}-{step}")
                 checkpoint()
     except BaseException as exc:
         torch.set_num_threads(threads_before)
