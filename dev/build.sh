@@ -13,6 +13,9 @@ cmake -S "$root" -B "$root/build/dev" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DSKBUILD_PROJECT_VERSION="$version" \
   -DVAECORE_CUDA="${VAECORE_CUDA:-OFF}" >/dev/null
 cmake --build "$root/build/dev"
-cp "$root"/build/dev/_core*.so "$root/vaecore/"
-if ls "$root"/build/dev/_cuda*.so >/dev/null 2>&1; then cp "$root"/build/dev/_cuda*.so "$root/vaecore/"; fi
+# Replace (unlink + create) rather than overwrite: a running process may have the old .so mapped.
+for so in "$root"/build/dev/_core*.so "$root"/build/dev/_cuda*.so; do
+  [ -e "$so" ] || continue
+  cp "$so" "$root/vaecore/.$(basename "$so").tmp" && mv -f "$root/vaecore/.$(basename "$so").tmp" "$root/vaecore/$(basename "$so")"
+done
 echo "built into $root/vaecore/"

@@ -25,3 +25,23 @@ __all__ = [
     "metrics",
     "set_num_threads",
 ]
+
+_LAZY = {
+    "TrainConfig": "vaecore.training",
+    "train": "vaecore.training",
+    "load_run": "vaecore.training",
+    "Run": "vaecore.training",
+    "evaluate": "vaecore.evaluation",
+}
+
+
+def __getattr__(name: str):
+    """Import the torch-based parts (training, evaluation) on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vaecore' has no attribute {name!r}")
+
+
+__all__ += list(_LAZY)

@@ -18,6 +18,8 @@ import vaecore
 COMMAND_MODULES: tuple[str, ...] = (
     "vaecore.commands.info",
     "vaecore.commands.datasets",
+    "vaecore.commands.train",
+    "vaecore.commands.evaluate",
     "vaecore.commands.sweep",
     "vaecore.commands.reproduce",
     "vaecore.commands.report",

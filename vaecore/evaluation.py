@@ -1,0 +1,203 @@
+"""``vaecore.evaluate``: metrics of a trained run, through a registry of evaluators.
+
+An evaluator is ``fn(run, *, seed) -> dict`` (optionally also taking ``n_points``) whose dict
+holds at least ``"value"``; register one with ``@register_evaluator("name")``. Built in:
+
+* ``dto`` — distance to orthogonality (thesis §3.3, :func:`vaecore.metrics.dto`) of the decoder
+  Jacobians (:func:`vaecore.jacobians`, of the decoder mean) at the posterior means of a sample of
+  ``n_points`` (default 1000) test-split points, restricted to the active latents
+  (√var μ_j > 0.5 over those points, §3.3.2; all latents when none is active).
+* ``ds`` — the disentanglement score (:func:`vaecore.metrics.ds`) of the test-split posterior
+  means against the factors (``n_points`` default: the whole test split, at most 10,000),
+  categorical factors as the dataset's ``factor_kinds`` say.
+* ``polarized`` — :func:`vaecore.metrics.polarized_regime` on the test split (value = ΔKL) with
+  the active units (E σ² < 0.8) added.
+* ``active_units`` — :func:`vaecore.metrics.active_units` on the test split.
+* ``mig``, ``sap``, ``dci``, ``factor_vae``, ``beta_vae`` — through
+  :func:`vaecore.metrics.score_representation` on fresh samples of the dataset's generative process
+  with disentanglement_lib's sizes (``fast=True`` presets when ``n_points`` is given and below
+  10,000); they need a dataset that can sample factors (not an ``ArrayDataset``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["EVALUATORS", "evaluate", "register_evaluator", "sample_test_split"]
+
+EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {}
+
+DTO_POINTS = 1000
+DS_POINTS = 10_000
+
+
+def register_evaluator(name: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Decorator registering ``fn(run, *, seed[, n_points]) -> dict`` as metric ``name``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_evaluator: name must be a non-empty string; got {name!r}")
+
+    def deco(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        EVALUATORS[name] = fn
+        return fn
+
+    return deco
+
+
+def sample_test_split(run: Any, n_points: int | None, seed: int) -> np.ndarray:
+    """Indices of (a sample of ``n_points`` of) the run's test split, sorted."""
+    test = np.asarray(run.split()[2])
+    if n_points is not None and n_points < test.size:
+        test = np.random.default_rng(seed).choice(test, size=n_points, replace=False)
+    return np.sort(test)
+
+
+@torch.no_grad()
+def _posterior(run: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    model = run.model
+    param = next(model.parameters())
+    was_training = model.training
+    model.eval()
+    mus, lvs = [], []
+    try:
+        for i in range(0, idx.size, 2048):
+            x = torch.as_tensor(np.asarray(run.dataset.observations_at(idx[i : i + 2048]), dtype=np.float32))
+            mu, lv = model.encode(x.to(param.device))
+            mus.append(mu.double().cpu().numpy())
+            lvs.append(lv.double().cpu().numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(mus), np.concatenate(lvs)
+
+
+@register_evaluator("dto")
+def _dto(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+    from vaecore import jacobians
+    from vaecore.metrics import dto
+
+    idx = sample_test_split(run, n_points or DTO_POINTS, seed)
+    mu, _ = _posterior(run, idx)
+    sqrt_var = mu.std(axis=0)
+    active = sqrt_var > 0.5
+    if not active.any():
+        active = np.ones_like(active)
+    param = next(run.model.parameters())
+    z = torch.as_tensor(mu, dtype=param.dtype, device=param.device)
+    J = jacobians(run.model.decoder, z, of="mean")
+    out = dto(J, active=active).as_dict()
+    out["n_points"] = int(idx.size)
+    out["n_active"] = int(active.sum())
+    return out
+
+
+@register_evaluator("ds")
+def _ds(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+    from vaecore.metrics import ds
+
+    idx = sample_test_split(run, n_points or DS_POINTS, seed)
+    mu, _ = _posterior(run, idx)
+    factors = np.asarray(run.dataset.factors_at(idx))
+    categorical = [k == "categorical" for k in run.dataset.factor_kinds]
+    out = ds(mu, factors, categorical=categorical, seed=seed).as_dict()
+    out["n_points"] = int(idx.size)
+    return out
+
+
+@register_evaluator("polarized")
+def _polarized(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+    from vaecore.metrics import active_units, polarized_regime
+
+    mu, lv = _posterior(run, sample_test_split(run, n_points or DS_POINTS, seed))
+    out = polarized_regime(mu, lv).as_dict()
+    out["active_units"] = active_units(lv).value
+    return out
+
+
+@register_evaluator("active_units")
+def _active_units(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+    from vaecore.metrics import active_units
+
+    _, lv = _posterior(run, sample_test_split(run, n_points or DS_POINTS, seed))
+    return active_units(lv).as_dict()
+
+
+def _representation_evaluator(metric: str) -> Callable[..., dict[str, Any]]:
+    def fn(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+        from vaecore.metrics import score_representation
+
+        fast = n_points is not None and n_points < 10_000
+        return score_representation(metric, run.dataset, run.model.represent, seed=seed, fast=fast).as_dict()
+
+    fn.__name__ = f"_{metric}"
+    fn.__doc__ = f"{metric} of the run's representation (vaecore.metrics.score_representation)."
+    return fn
+
+
+for _metric in ("mig", "sap", "dci", "factor_vae", "beta_vae"):
+    register_evaluator(_metric)(_representation_evaluator(_metric))
+
+
+def evaluate(
+    run: Any,
+    metrics: Iterable[str] = ("dto", "ds"),
+    *,
+    seed: int = 0,
+    n_points: int | None = None,
+    errors: str = "raise",
+) -> dict[str, dict[str, Any]]:
+    """Evaluate a trained run with registered metrics.
+
+    Parameters
+    ----------
+    run
+        A :class:`vaecore.training.Run` or the path of a run folder.
+    metrics
+        Names of registered evaluators (see :data:`EVALUATORS`).
+    seed
+        Seed of the point sampling and of the metrics.
+    n_points
+        Test points per metric; None uses each evaluator's default.
+    errors
+        "raise" (default) or "record": a failing metric becomes ``{"error": "..."}`` and the
+        others are still computed.
+
+    Returns
+    -------
+    dict
+        One entry per metric, each a dict with ``"value"`` (JSON-able).
+    """
+    from vaecore._validation import check_int, check_option
+    from vaecore.training.run import load_run
+
+    func = "evaluate"
+    check_option(func, "errors", errors, ("raise", "record"))
+    seed = check_int(func, "seed", seed, minimum=0)
+    if n_points is not None:
+        n_points = check_int(func, "n_points", n_points, minimum=2)
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    for name in names:
+        if name not in EVALUATORS:
+            raise ValueError(f"{func}: metrics must be among {tuple(sorted(EVALUATORS))}; got {name!r}")
+    if isinstance(run, (str, Path)):
+        run = load_run(run)
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        fn = EVALUATORS[name]
+        kwargs: dict[str, Any] = {"seed": seed}
+        if "n_points" in inspect.signature(fn).parameters:
+            kwargs["n_points"] = n_points
+        try:
+            res = fn(run, **kwargs)
+        except Exception as exc:
+            if errors == "raise":
+                raise
+            res = {"value": None, "error": f"{type(exc).__name__}: {exc}"}
+        if "value" not in res:
+            raise ValueError(f"{func}: evaluator {name!r} returned no 'value'")
+        results[name] = res
+    return results
