@@ -85,3 +85,12 @@ def test_tune_beta_cli_real_training(capsys):
     assert code == 0 and res["value"] is not None
     last = res["steps"][-1]
     assert max(last["mean_variance"]) >= 0.9
+
+
+def test_ae_dto_over_all_latents():
+    task = {"id": "t", "runner": "train", "seed": 0, "metrics": ["dto"],
+            "params": {"scale": "quick", "dataset": "synth-lin", "model": "ae", "steps": 50,
+                       "dataset_options": {"n_samples": 2000}}}
+    res = execute_one(task)
+    assert res["status"] == "done", res.get("error")
+    assert res["metrics"]["dto"] >= 0.0 and "dto_active" in res["metrics"]

@@ -79,7 +79,8 @@ def dto_all_latents(run: Any, *, seed: int, n_points: int | None = None) -> floa
     from vaecore import evaluation, jacobians
     from vaecore.metrics import dto
 
-    idx = evaluation.test_points(run, n_points or getattr(evaluation, "DTO_POINTS", 1000), seed)
+    # the same test points as the "dto" evaluator (vaecore.evaluation.sample_test_split)
+    idx = evaluation.sample_test_split(run, n_points or evaluation.DTO_POINTS, seed)
     x = np.asarray(run.dataset.observations_at(idx), dtype=np.float32)
     mu = run.model.represent(x)
     mu = mu.detach().cpu().numpy() if isinstance(mu, torch.Tensor) else np.asarray(mu)
