@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the sweeps of EXPERIMENT (a group such as 'synthetic' or 'dsprites', or "
                     "one experiment such as 'table-3.4') and write the report (tables beside the "
                     "thesis's numbers, figures) to OUT/report. 'vaecore reproduce synthetic "
-                    "--quick --out runs/quick' takes about 15 minutes on 2 CPU cores.",
+                    "--quick --out runs/quick' takes about 8 minutes on 2 CPU cores.",
     )
     p.add_argument("experiment", help="group or experiment name: " + ", ".join(
         sorted(experiment_groups())))
