@@ -14,6 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "select",
         help="pick the restart with the lowest DtO (no labels) and score that choice by DS/MIG",
+        description="Among the restarts (seeds) of each configuration of the latest sweep in DIR, "
+                    "pick the run with the lowest DtO and report its DS/MIG beside the mean and "
+                    "best over the restarts, and the Spearman correlation of -DtO with them.",
     )
     p.add_argument("dir", type=Path, help="output directory of a sweep (holds results.sqlite)")
     p.add_argument("--experiment", default=None, help="only this experiment")
@@ -24,8 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not is_store(args.dir):
         raise FileNotFoundError(f"select: no results store in {str(args.dir)!r}")
+    from vaecore.report.tables import layouts_from_store_dir
+
+    current = {n: set(lay["runs"]) for n, lay in layouts_from_store_dir(args.dir).items()
+               if "runs" in lay}
     with ResultsStore(args.dir) as store:
-        selections = select_by_dto(store.runs(status="done"), experiment=args.experiment)
+        records = [r for r in store.runs(status="done")
+                   if r.experiment not in current or r.id in current[r.experiment]]
+    selections = select_by_dto(records, experiment=args.experiment)
     if not selections:
         raise ValueError("select: no done runs with a DtO value in this store")
     if args.json:
