@@ -1,6 +1,5 @@
 """vaecore.evaluate: the registry, built-in evaluators, and the train/evaluate CLI."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -13,9 +12,6 @@ from vaecore.evaluation import EVALUATORS, evaluate, register_evaluator
 from vaecore.metrics import active_units, polarized_regime
 from vaecore.training import ArrayDataset, TrainConfig, train
 
-HAS_DATASETS = importlib.util.find_spec("vaecore.datasets") is not None
-HAS_DTO = importlib.util.find_spec("vaecore.metrics.dto") is not None
-HAS_DS = importlib.util.find_spec("vaecore.metrics.ds") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +77,6 @@ def test_registry_and_errors(toy_run):
     assert vaecore.evaluate is evaluate
 
 
-@pytest.mark.skipif(not HAS_DTO, reason="needs vaecore.metrics.dto")
 def test_dto_of_a_disentangled_linear_run(toy_run):
     res = evaluate(toy_run, ["dto"], n_points=300)
     assert res["dto"]["n_active"] == 2 and res["dto"]["n_points"] == 300
@@ -96,7 +91,6 @@ def test_dto_of_a_disentangled_linear_run(toy_run):
     assert res["dto"]["value"] == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.skipif(not HAS_DS, reason="needs vaecore.metrics.ds")
 def test_ds_of_a_disentangled_linear_run(toy_run):
     res = evaluate(toy_run, ["ds"])
     # (with a third, passive latent DS drops to ~0.6: kNN is scale-free, and the passive
@@ -104,7 +98,6 @@ def test_ds_of_a_disentangled_linear_run(toy_run):
     assert res["ds"]["value"] > 0.9 and res["ds"]["n_points"] == 300
 
 
-@pytest.mark.skipif(not HAS_DATASETS, reason="needs vaecore.datasets")
 def test_cli_train_and_evaluate(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main([

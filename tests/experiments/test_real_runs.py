@@ -1,14 +1,11 @@
-"""End to end with the real training and evaluation (skipped until those parts are built in)."""
+"""End to end with the real training and evaluation."""
 
 from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("vaecore.training", reason="the training part is not in this build")
-pytest.importorskip("vaecore.evaluation", reason="the evaluation part is not in this build")
-
-from vaecore.cli import main  # noqa: E402
-from vaecore.experiments import ResultsStore, execute_one  # noqa: E402
+from vaecore.cli import main
+from vaecore.experiments import ResultsStore, execute_one
 
 TINY = """
 [experiment]
