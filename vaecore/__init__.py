@@ -10,22 +10,11 @@ the compiled module ``vaecore._core``; each has a pure-Python twin in
 
 __version__ = "0.1.0"
 
-from vaecore import datasets
+from vaecore import datasets, metrics
 from vaecore._native import build_info, has_cuda, has_native, set_num_threads
-from vaecore import metrics
 from vaecore.jacobians import jacobians
 
-__all__ = [
-    "__version__",
-    "build_info",
-    "datasets",
-    "has_cuda",
-    "has_native",
-    "jacobians",
-    "metrics",
-    "set_num_threads",
-]
-
+# Training and evaluation are imported on first use (see __getattr__).
 _LAZY = {
     "TrainConfig": "vaecore.training",
     "train": "vaecore.training",
@@ -44,4 +33,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'vaecore' has no attribute {name!r}")
 
 
-__all__ += list(_LAZY)
+__all__ = [
+    "__version__",
+    "build_info",
+    "datasets",
+    "has_cuda",
+    "has_native",
+    "jacobians",
+    "metrics",
+    "set_num_threads",
+    *_LAZY,
+]
