@@ -36,6 +36,18 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+@pytest.fixture
+def torch_one_thread():
+    """Run a test with one torch thread: tiny models only pay thread hand-off costs otherwise
+    (about 10x on a busy 2-core machine)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if vaecore.has_cuda():
         return

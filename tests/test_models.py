@@ -12,13 +12,7 @@ from vaecore.models.conv import conv_decoder, conv_encoder
 from vaecore.models.factor_vae import shuffle_codes
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: torch's intra-op threads only add hand-off cost (10x on busy 2-core CI).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _build(name, **kw):

@@ -12,12 +12,7 @@ from vaecore.training.monitor import fraction_polarized
 from vaecore.training.run import make_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _toy(n=2000, seed=0):
