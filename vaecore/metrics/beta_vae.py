@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from vaecore._validation import check_int
+from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sampling import (
     Represent,
     check_represent,
@@ -25,7 +26,7 @@ FAST = {"num_train": 1_000, "num_eval": 500}
 
 
 @dataclass(frozen=True)
-class BetaVAEResult:
+class BetaVAEResult(MetricResult):
     """Result of :func:`beta_vae_score`.
 
     Attributes
@@ -45,19 +46,6 @@ class BetaVAEResult:
     eval_accuracy: float
     per_factor: np.ndarray
     converged: bool
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return {
-            "value": float(self.value),
-            "train_accuracy": float(self.train_accuracy),
-            "eval_accuracy": float(self.eval_accuracy),
-            "per_factor": self.per_factor.tolist(),
-            "converged": self.converged,
-        }
 
 
 def _points(

@@ -12,6 +12,7 @@ import scipy.stats
 
 from vaecore._validation import check_int, check_option
 from vaecore.metrics._arrays import check_codes_factors, check_same_columns
+from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sap import encode_train_test
 
 _FUNC = "dci"
@@ -37,7 +38,7 @@ LIGHTGBM_PARAMS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class DCIResult:
+class DCIResult(MetricResult):
     """Result of :func:`dci`.
 
     Attributes
@@ -69,23 +70,6 @@ class DCIResult:
     per_code: np.ndarray
     per_factor: np.ndarray
     backend: str
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return {
-            "value": float(self.value),
-            "disentanglement": float(self.disentanglement),
-            "completeness": float(self.completeness),
-            "informativeness_train": float(self.informativeness_train),
-            "informativeness_test": float(self.informativeness_test),
-            "importance": self.importance.tolist(),
-            "per_code": self.per_code.tolist(),
-            "per_factor": self.per_factor.tolist(),
-            "backend": self.backend,
-        }
 
 
 def dci_scores(importance: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:

@@ -11,13 +11,14 @@ import numpy as np
 from vaecore._native import native, resolve_backend
 from vaecore._validation import check_int
 from vaecore.metrics._arrays import check_codes_factors, encode_labels, top_two
+from vaecore.metrics._result import MetricResult
 from vaecore.reference import ds as _reference
 
 _FUNC = "ds"
 
 
 @dataclass(frozen=True)
-class DSResult:
+class DSResult(MetricResult):
     """Result of :func:`ds`.
 
     Attributes
@@ -47,23 +48,6 @@ class DSResult:
     categorical: tuple[bool, ...]
     n_train: int
     n_test: int
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return {
-            "value": float(self.value),
-            "per_factor": self.per_factor.tolist(),
-            "matrix": self.matrix.tolist(),
-            "normalizers": self.normalizers.tolist(),
-            "best": self.best.tolist(),
-            "second": self.second.tolist(),
-            "categorical": list(self.categorical),
-            "n_train": self.n_train,
-            "n_test": self.n_test,
-        }
 
 
 def _categorical_mask(categorical: Any, n_factors: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from vaecore._validation import check_float, check_int
+from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sampling import (
     Represent,
     check_represent,
@@ -24,7 +25,7 @@ FAST = {"num_train": 1_000, "num_eval": 500, "num_variance_estimate": 2_000}
 
 
 @dataclass(frozen=True)
-class FactorVAEResult:
+class FactorVAEResult(MetricResult):
     """Result of :func:`factor_vae_score`.
 
     Attributes
@@ -48,20 +49,6 @@ class FactorVAEResult:
     per_factor: np.ndarray
     num_active_dims: int
     votes: np.ndarray
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return {
-            "value": float(self.value),
-            "train_accuracy": float(self.train_accuracy),
-            "eval_accuracy": float(self.eval_accuracy),
-            "per_factor": self.per_factor.tolist(),
-            "num_active_dims": self.num_active_dims,
-            "votes": self.votes.tolist(),
-        }
 
 
 def _votes(

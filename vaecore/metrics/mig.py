@@ -10,13 +10,14 @@ import numpy as np
 from vaecore._native import native, resolve_backend
 from vaecore._validation import check_int
 from vaecore.metrics._arrays import check_codes_factors, encode_labels, top_two
+from vaecore.metrics._result import MetricResult
 from vaecore.reference import mig as _reference
 
 _FUNC = "mig"
 
 
 @dataclass(frozen=True)
-class MIGResult:
+class MIGResult(MetricResult):
     """Result of :func:`mig`.
 
     Attributes
@@ -42,21 +43,6 @@ class MIGResult:
     best: np.ndarray
     second: np.ndarray
     factors: tuple[int, ...]
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return {
-            "value": float(self.value),
-            "per_factor": self.per_factor.tolist(),
-            "matrix": self.matrix.tolist(),
-            "entropies": self.entropies.tolist(),
-            "best": self.best.tolist(),
-            "second": self.second.tolist(),
-            "factors": list(self.factors),
-        }
 
 
 def histogram_edges(codes: np.ndarray, n_bins: int, ranges: np.ndarray | None = None) -> np.ndarray:

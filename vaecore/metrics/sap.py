@@ -10,12 +10,13 @@ import numpy as np
 
 from vaecore._validation import check_int
 from vaecore.metrics._arrays import check_codes_factors, check_same_columns, top_two
+from vaecore.metrics._result import MetricResult
 
 _FUNC = "sap"
 
 
 @dataclass(frozen=True)
-class SAPResult:
+class SAPResult(MetricResult):
     """Result of :func:`sap`.
 
     Attributes
@@ -40,20 +41,6 @@ class SAPResult:
     best: np.ndarray
     second: np.ndarray
     n_not_converged: int
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return {
-            "value": float(self.value),
-            "per_factor": self.per_factor.tolist(),
-            "matrix": self.matrix.tolist(),
-            "best": self.best.tolist(),
-            "second": self.second.tolist(),
-            "n_not_converged": self.n_not_converged,
-        }
 
 
 def encode_train_test(func: str, w_train: np.ndarray, w_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
