@@ -59,6 +59,21 @@ def check_same_columns(
         )
 
 
+def check_train_test(
+    func: str, codes_train: Any, factors_train: Any, codes_test: Any, factors_test: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a train/test pair of (codes, factors) arrays, as SAP and DCI take them."""
+    z, w = check_codes_factors(
+        func, codes_train, factors_train, codes_name="codes_train", factors_name="factors_train"
+    )
+    zt, wt = check_codes_factors(
+        func, codes_test, factors_test, codes_name="codes_test", factors_name="factors_test"
+    )
+    check_same_columns(func, "codes_train", z, "codes_test", zt)
+    check_same_columns(func, "factors_train", w, "factors_test", wt)
+    return z, w, zt, wt
+
+
 def encode_labels(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map every factor column to class indices ``0..C-1`` (sorted by value).
 

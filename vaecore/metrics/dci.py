@@ -11,7 +11,7 @@ import numpy as np
 import scipy.stats
 
 from vaecore._validation import check_int, check_option
-from vaecore.metrics._arrays import check_codes_factors, check_same_columns
+from vaecore.metrics._arrays import check_train_test
 from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sap import encode_train_test
 
@@ -235,14 +235,7 @@ def dci(
     -------
     DCIResult
     """
-    z, w = check_codes_factors(
-        _FUNC, codes_train, factors_train, codes_name="codes_train", factors_name="factors_train"
-    )
-    zt, wt = check_codes_factors(
-        _FUNC, codes_test, factors_test, codes_name="codes_test", factors_name="factors_test"
-    )
-    check_same_columns(_FUNC, "codes_train", z, "codes_test", zt)
-    check_same_columns(_FUNC, "factors_train", w, "factors_test", wt)
+    z, w, zt, wt = check_train_test(_FUNC, codes_train, factors_train, codes_test, factors_test)
     check_option(_FUNC, "backend", backend, DCI_BACKENDS)
     seed = check_int(_FUNC, "seed", seed, minimum=0)
     if w.shape[1] < 2:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from vaecore._validation import check_int
-from vaecore.metrics._arrays import check_codes_factors, check_same_columns, top_two
+from vaecore.metrics._arrays import check_train_test, top_two
 from vaecore.metrics._result import MetricResult
 
 _FUNC = "sap"
@@ -102,14 +102,7 @@ def sap(
     -------
     SAPResult
     """
-    z, w = check_codes_factors(
-        _FUNC, codes_train, factors_train, codes_name="codes_train", factors_name="factors_train"
-    )
-    zt, wt = check_codes_factors(
-        _FUNC, codes_test, factors_test, codes_name="codes_test", factors_name="factors_test"
-    )
-    check_same_columns(_FUNC, "codes_train", z, "codes_test", zt)
-    check_same_columns(_FUNC, "factors_train", w, "factors_test", wt)
+    z, w, zt, wt = check_train_test(_FUNC, codes_train, factors_train, codes_test, factors_test)
     if not isinstance(continuous, (bool, np.bool_)):
         raise TypeError(f"{_FUNC}: continuous must be a bool; got {type(continuous).__name__}")
     seed = check_int(_FUNC, "seed", seed, minimum=0)
