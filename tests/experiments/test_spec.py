@@ -62,6 +62,22 @@ def test_expansion_merge_order_and_ids():
     assert len(thesis) == 5 * 2 * 2 and "lr" not in thesis[0].params
 
 
+def test_overrides_leave_a_variants_own_keys_alone():
+    spec = ExperimentSpec.from_dict(base())
+    runs = spec.expand(scale="quick", overrides={"steps": 50, "lr": 0.5})
+    a = [r for r in runs if r.group["variant"] == "a"][0]
+    b = [r for r in runs if r.group["variant"] == "b"][0]
+    assert a.params["steps"] == 10 and a.params["lr"] == 0.5  # variant a pins steps
+    assert b.params["steps"] == 50 and b.params["lr"] == 0.1  # b's scale variant pins lr
+
+
+def test_set_steps_keeps_the_random_decoder_untrained():
+    runs = load_experiment("table-3.3-synth-lin").expand(scale="quick", seeds=1, overrides={"steps": 77})
+    steps = {r.group["variant"]: r.params["steps"] for r in runs}
+    assert steps["random-decoder"] == 0
+    assert steps["ae"] == 77
+
+
 def test_dotted_keys_set_nested_params():
     spec = load_experiment("table-3.4")
     runs = spec.expand(scale="quick", seeds=1)

@@ -19,7 +19,10 @@ runner (plus ``scale``), or the runner's own keys. A dotted key such as
 last component (``ratio``) is the name reports use.
 
 Merge order, later wins: ``defaults`` < ``scales.S.defaults`` < variant <
-``scales.S.variants.<variant>`` < grid point < ``--set`` overrides.
+``scales.S.variants.<variant>`` < grid point < ``--set`` overrides, except that an override never
+replaces a key the variant itself sets: a variant's own keys define its column of the thesis's
+table (``--set steps=5000`` lengthens the trained models but leaves the random decoder's
+``steps = 0`` untrained).
 """
 
 from __future__ import annotations
@@ -289,7 +292,8 @@ class ExperimentSpec:
         seeds : int or sequence of int, optional
             ``N`` means seeds ``0 … N-1``; default: the scale's ``seeds``.
         overrides : mapping, optional
-            Parameters applied to every run last (``--set key=value``).
+            Parameters applied to every run last (``--set key=value``), except to the keys a
+            variant sets itself (they define the variant's column).
 
         Returns
         -------
@@ -323,14 +327,17 @@ class ExperimentSpec:
             for point in points:
                 for variant in self.variants:
                     label = variant["variant"]
+                    own = {k: v for k, v in variant.items() if k != "variant"}
+                    own_scaled = sc["variants"].get(label, {})
+                    pinned = set(own) | set(own_scaled)
                     params: dict = {"scale": scale} if self.runner == "train" else {}
                     for layer in (
                         self.defaults,
                         sc["defaults"],
-                        {k: v for k, v in variant.items() if k != "variant"},
-                        sc["variants"].get(label, {}),
+                        own,
+                        own_scaled,
                         point,
-                        overrides,
+                        {k: v for k, v in overrides.items() if k not in pinned},
                     ):
                         _merge(params, layer)
                     group = {"variant": label}
