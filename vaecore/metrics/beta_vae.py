@@ -12,9 +12,8 @@ from vaecore._validation import check_int
 from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sampling import (
     Represent,
-    check_represent,
+    check_sampling_args,
     encode,
-    n_factors_of,
     progress_bar,
 )
 
@@ -132,13 +131,10 @@ def beta_vae_score(
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    n_factors = n_factors_of(_FUNC, dataset)
-    check_represent(_FUNC, represent)
-    seed = check_int(_FUNC, "seed", seed, minimum=0)
-    batch_size = check_int(_FUNC, "batch_size", batch_size, minimum=1)
-    preset = FAST if fast else DEFAULTS
-    num_train = check_int(_FUNC, "num_train", preset["num_train"] if num_train is None else num_train, minimum=2)
-    num_eval = check_int(_FUNC, "num_eval", preset["num_eval"] if num_eval is None else num_eval, minimum=1)
+    n_factors, seed, batch_size, num_train, num_eval = check_sampling_args(
+        _FUNC, dataset, represent, seed=seed, batch_size=batch_size, min_batch=1,
+        num_train=num_train, min_train=2, num_eval=num_eval, preset=FAST if fast else DEFAULTS,
+    )
     points_per_call = check_int(_FUNC, "points_per_call", points_per_call, minimum=1)
     rng = np.random.default_rng(seed)
     kw = dict(n_factors=n_factors, batch_size=batch_size, points_per_call=points_per_call, progress=progress)

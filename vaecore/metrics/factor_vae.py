@@ -11,9 +11,8 @@ from vaecore._validation import check_float, check_int
 from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sampling import (
     Represent,
-    check_represent,
+    check_sampling_args,
     encode,
-    n_factors_of,
     progress_bar,
 )
 
@@ -148,13 +147,11 @@ def factor_vae_score(
     -------
     FactorVAEResult
     """
-    n_factors = n_factors_of(_FUNC, dataset)
-    check_represent(_FUNC, represent)
-    seed = check_int(_FUNC, "seed", seed, minimum=0)
-    batch_size = check_int(_FUNC, "batch_size", batch_size, minimum=2)
     preset = FAST if fast else DEFAULTS
-    num_train = check_int(_FUNC, "num_train", preset["num_train"] if num_train is None else num_train, minimum=1)
-    num_eval = check_int(_FUNC, "num_eval", preset["num_eval"] if num_eval is None else num_eval, minimum=1)
+    n_factors, seed, batch_size, num_train, num_eval = check_sampling_args(
+        _FUNC, dataset, represent, seed=seed, batch_size=batch_size, min_batch=2,
+        num_train=num_train, min_train=1, num_eval=num_eval, preset=preset,
+    )
     num_var = preset["num_variance_estimate"] if num_variance_estimate is None else num_variance_estimate
     num_var = check_int(_FUNC, "num_variance_estimate", num_var, minimum=2)
     prune_threshold = check_float(_FUNC, "prune_threshold", prune_threshold, minimum=0.0)

@@ -48,6 +48,30 @@ def check_represent(func: str, represent: Any) -> Represent:
     return represent
 
 
+def check_sampling_args(
+    func: str,
+    dataset: Any,
+    represent: Any,
+    *,
+    seed: Any,
+    batch_size: Any,
+    min_batch: int,
+    num_train: Any,
+    min_train: int,
+    num_eval: Any,
+    preset: dict[str, int],
+) -> tuple[int, int, int, int, int]:
+    """Validate the arguments the FactorVAE and BetaVAE scores share; ``None`` sizes take
+    ``preset``'s. Returns ``(n_factors, seed, batch_size, num_train, num_eval)``."""
+    n_factors = n_factors_of(func, dataset)
+    check_represent(func, represent)
+    seed = check_int(func, "seed", seed, minimum=0)
+    batch_size = check_int(func, "batch_size", batch_size, minimum=min_batch)
+    num_train = check_int(func, "num_train", preset["num_train"] if num_train is None else num_train, minimum=min_train)
+    num_eval = check_int(func, "num_eval", preset["num_eval"] if num_eval is None else num_eval, minimum=1)
+    return n_factors, seed, batch_size, num_train, num_eval
+
+
 def encode(
     func: str, represent: Represent, observations: np.ndarray, batch_size: int
 ) -> np.ndarray:
