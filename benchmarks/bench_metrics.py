@@ -16,6 +16,7 @@ import pytest
 import sklearn
 
 import vaecore
+from vaecore._native import native
 from vaecore.metrics import dci, ds, mig
 
 from .conftest import QUICK
@@ -24,6 +25,7 @@ N_FACTORS, N_LATENTS = 5, 10
 DS_SIZES = [400] if QUICK else [10_000, 73_728]
 MIG_SIZES = [400] if QUICK else [10_000, 737_280]
 DCI_SIZES = [(200, 100)] if QUICK else [(2_000, 1_000), (10_000, 5_000)]
+GBT_SIZES = [200] if QUICK else [2_000]
 DSPRITES_SIZES = (3, 6, 40, 32, 32)
 
 
@@ -112,6 +114,39 @@ def test_dci(benchmark, backend, sizes):
     pytest.importorskip("lightgbm")
     data = _dci_data(*sizes)
     _info(benchmark, n_train=sizes[0], n_test=sizes[1], n_factors=3, n_latents=6, backend=backend)
-    res = benchmark.pedantic(dci, args=data, kwargs={"backend": backend}, rounds=1, iterations=1)
+    rounds = 3 if backend == "lightgbm" else 1
+    res = benchmark.pedantic(dci, args=data, kwargs={"backend": backend}, rounds=rounds, iterations=1)
     benchmark.extra_info.update(disentanglement=res.disentanglement, completeness=res.completeness)
     assert 0.0 <= res.disentanglement <= 1.0
+
+
+@functools.lru_cache(maxsize=None)
+def _gbt_model(n: int):
+    import lightgbm
+
+    from vaecore.metrics.dci import LIGHTGBM_PARAMS, lightgbm_init_score
+    from vaecore.metrics.lightgbm_trees import tree_arrays
+
+    z, w, _, _ = _dci_data(n, 10)
+    y = w[:, 0].astype(np.int64)
+    model = lightgbm.LGBMClassifier(random_state=0, n_jobs=1, **LIGHTGBM_PARAMS).fit(z, y)
+    trees = tree_arrays(model.booster_)
+    return (z, y, lightgbm_init_score(y, trees.num_tree_per_iteration), *trees.kernel_args())
+
+
+@pytest.mark.benchmark(group="gbt-replay")
+@pytest.mark.parametrize("n", GBT_SIZES)
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_gbt_residual_importance(benchmark, backend, n):
+    """The DCI LightGBM backend's replay (100 stages x 6 classes, depth-3 trees): kernel vs twin."""
+    pytest.importorskip("lightgbm")
+    from vaecore.reference import gbt_replay
+
+    args = _gbt_model(n)
+    _info(benchmark, n=n, n_classes=6, n_trees=int(args[3].size - 1), backend=backend)
+    fn = native().gbt_residual_importance if backend == "native" else gbt_replay.gbt_residual_importance
+    rounds = 5 if backend == "native" else 1
+    imp, raw = benchmark.pedantic(fn, args=args, rounds=rounds, iterations=1)
+    ref_imp, ref_raw = gbt_replay.gbt_residual_importance(*args) if backend == "native" else (imp, raw)
+    np.testing.assert_allclose(imp, ref_imp, rtol=1e-10)
+    np.testing.assert_allclose(raw, ref_raw, rtol=1e-12, atol=1e-12)
