@@ -48,10 +48,17 @@ def torch_one_thread():
     torch.set_num_threads(before)
 
 
+def _needs_native(item: pytest.Item) -> bool:
+    """Marked ``native``, or parametrized with ``backend="native"``."""
+    callspec = getattr(item, "callspec", None)
+    return "native" in item.keywords or (callspec is not None and callspec.params.get("backend") == "native")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if vaecore.has_cuda():
-        return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU and vaecore._cuda")
+    skip_cuda = pytest.mark.skip(reason="needs a CUDA GPU and vaecore._cuda")
+    skip_native = pytest.mark.skip(reason="needs the compiled core (VAECORE_TEST_REFERENCE_ONLY=1)")
     for item in items:
-        if "cuda" in item.keywords:
-            item.add_marker(skip)
+        if "cuda" in item.keywords and not vaecore.has_cuda():
+            item.add_marker(skip_cuda)
+        if REFERENCE_ONLY and _needs_native(item):
+            item.add_marker(skip_native)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 
 import numpy as np
 import pytest
@@ -17,9 +16,7 @@ from vaecore import _native
 from vaecore.metrics import DtOResult, closest_signed_permutation, dto
 from vaecore.reference import orthogonality as ref
 
-REFERENCE_ONLY = os.environ.get("VAECORE_TEST_REFERENCE_ONLY") == "1"
-
-needs_native = pytest.mark.skipif(REFERENCE_ONLY, reason="needs the compiled core")
+needs_native = pytest.mark.native  # skipped by conftest with VAECORE_TEST_REFERENCE_ONLY=1
 
 
 def random_orthogonal(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -135,8 +132,6 @@ def test_thread_count_does_not_change_results():
 @pytest.mark.parametrize("d", [1, 2, 3, 4, 5])
 def test_brute_force_over_all_signed_permutations(d, backend):
     """Facts 1–2: the assignment is L1- and Frobenius-optimal, ‖V−P‖² = 2d − 2Σ_P|V|."""
-    if backend == "native" and REFERENCE_ONLY:
-        pytest.skip("needs the compiled core")
     rng = np.random.default_rng(d)
     candidates = np.stack(list(all_signed_permutations(d)))
     for trial in range(4):
@@ -208,8 +203,6 @@ def test_gram_eigenvectors_equal_svd_vectors_up_to_column_signs():
 
 @pytest.mark.parametrize("backend", ["native", "reference"])
 def test_orthogonal_columns_with_distinct_norms_give_zero(backend):
-    if backend == "native" and REFERENCE_ONLY:
-        pytest.skip("needs the compiled core")
     rng = np.random.default_rng(9)
     Js = []
     for _ in range(10):
@@ -224,8 +217,6 @@ def test_orthogonal_columns_with_distinct_norms_give_zero(backend):
 @pytest.mark.parametrize("backend", ["native", "reference"])
 def test_worked_example_of_section_3_2_4(backend):
     """M1 (x ↦ (4x+y, −3x+y, 5x−y)) against M2 = M1·R45ᵀ: 24.5 e^-C vs 52.4 e^-C."""
-    if backend == "native" and REFERENCE_ONLY:
-        pytest.skip("needs the compiled core")
     M1 = np.array([[4.0, 1.0], [-3.0, 1.0], [5.0, -1.0]])
     c = np.sqrt(0.5)
     R45 = np.array([[c, -c], [c, c]])
@@ -253,8 +244,6 @@ def test_worked_example_of_section_3_2_4(backend):
 
 @pytest.mark.parametrize("backend", ["native", "reference"])
 def test_invariant_to_signed_latent_permutation_and_output_rotation(backend):
-    if backend == "native" and REFERENCE_ONLY:
-        pytest.skip("needs the compiled core")
     rng = np.random.default_rng(13)
     J = rng.standard_normal((15, 25, 5)) * np.array([3.0, 2.5, 2.0, 1.0, 0.3])
     base = dto(J, backend=backend)
@@ -313,6 +302,7 @@ def test_milp_method_matches_lap_method():
         assert b.method == "milp"
 
 
+@pytest.mark.native
 def test_active_mask_restricts_columns_and_passive_latents_flag_degeneracy():
     rng = np.random.default_rng(29)
     J = rng.standard_normal((6, 20, 5))

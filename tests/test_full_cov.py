@@ -67,6 +67,7 @@ def test_upper_triangle_gets_zero_gradient():
     assert torch.count_nonzero(torch.triu(L.grad, 1)) == 0
 
 
+@pytest.mark.native
 @given(
     B=st.integers(1, 40),
     k=st.integers(1, 12),

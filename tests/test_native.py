@@ -7,6 +7,7 @@ from vaecore import _native
 from vaecore.cli import main
 
 
+@pytest.mark.native
 def test_build_info_reports_native_core():
     info = vaecore.build_info()
     assert info["native"] is True
@@ -15,6 +16,7 @@ def test_build_info_reports_native_core():
     assert isinstance(info["kernel_families"], list)
 
 
+@pytest.mark.native
 def test_set_num_threads_roundtrip():
     core = _native.native()
     before = core.num_threads()
@@ -32,6 +34,7 @@ def test_set_num_threads_rejects_bad_input(bad):
         vaecore.set_num_threads(bad)
 
 
+@pytest.mark.native
 def test_resolve_backend():
     assert _native.resolve_backend("f", "auto") == "native"
     assert _native.resolve_backend("f", "reference") == "reference"
@@ -39,6 +42,7 @@ def test_resolve_backend():
         _native.resolve_backend("f", "gpu")
 
 
+@pytest.mark.native
 def test_cli_info(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out

@@ -107,6 +107,7 @@ def test_shapes_differ_and_heart_points_down():
     assert not np.array_equal(centred[0], centred[0, ::-1, :])
 
 
+@pytest.mark.native
 @given(
     st.lists(
         st.tuples(st.integers(0, 2), st.floats(0.3, 1.3), st.floats(-7, 7), st.floats(-0.1, 1.1),
@@ -121,6 +122,7 @@ def test_native_matches_twin_exactly(rows):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.native
 def test_native_matches_twin_on_grid_sample_and_geometries():
     f = DS.sample_factors(500, np.random.default_rng(11))
     vals = DS.factor_values_of(f)
@@ -148,6 +150,7 @@ def test_render_bad_input():
     assert render_dsprites(np.zeros((0, 5))).shape == (0, 1, 64, 64)
 
 
+@pytest.mark.native
 def test_kernel_contract_checks():
     from vaecore._native import native
 

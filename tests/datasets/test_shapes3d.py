@@ -93,6 +93,7 @@ def test_shapes_differ():
             assert np.mean(np.abs(imgs[i] - imgs[j]) > 1e-3) > 0.005
 
 
+@pytest.mark.native
 def test_native_matches_twin():
     """Stated tolerance: the twin follows the kernel's arithmetic exactly, so float32 images
     agree to 1e-6 everywhere except at most 0.1 % of the pixels (silhouette rays decided by

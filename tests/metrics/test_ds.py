@@ -116,6 +116,7 @@ def test_split_is_80_20_and_seeded():
     assert not np.array_equal(split_indices(101, 4)[1], test)
 
 
+@pytest.mark.native
 def test_deterministic_and_thread_independent():
     w = _factors(700)
     z = _rotate45(w) + 0.01
@@ -137,6 +138,7 @@ def test_torch_input_and_as_dict():
     assert float(res) == res.value
 
 
+@pytest.mark.native
 def test_distance_tie_rule_prefers_earlier_training_row():
     core = native()
     y_test = np.zeros((1, 1))
@@ -177,6 +179,7 @@ def _brute_force(ztr, zte, ytr, yte, is_class, n_classes, k):
     return scores
 
 
+@pytest.mark.native
 @given(
     n=st.integers(7, 60),
     k=st.integers(1, 6),
@@ -197,6 +200,7 @@ def test_kernel_matches_brute_force_with_ties(n, k, levels, seed):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.native
 @settings(max_examples=25)
 @given(
     n=st.integers(10, 120),
@@ -218,6 +222,7 @@ def test_native_matches_sklearn_twin_on_tie_free_data(n, n_latents, n_classes, s
     np.testing.assert_array_equal(a.best, b.best)
 
 
+@pytest.mark.native
 def test_kernel_twin_direct_parity():
     rng = np.random.default_rng(11)
     ztr, zte = rng.normal(size=(200, 3)), rng.normal(size=(50, 3))

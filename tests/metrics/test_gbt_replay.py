@@ -98,6 +98,7 @@ def test_replaying_sklearn_trees_gives_sklearn_importances(backend, n_classes):
     )
 
 
+@pytest.mark.native
 @settings(max_examples=25)
 @given(
     n=st.integers(20, 300),
@@ -157,6 +158,7 @@ def test_relabelling_features_permutes_importance(backend):
     np.testing.assert_array_equal(raw_b, raw_a)
 
 
+@pytest.mark.native
 def test_single_leaf_tree_is_parsed_and_replayed():
     """A tree without splits (LightGBM writes one for a class it cannot split) adds its one
     leaf value to every sample and contributes no importance."""
@@ -182,6 +184,7 @@ def test_single_leaf_tree_is_parsed_and_replayed():
     np.testing.assert_allclose(imp_n, imp_r, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.native
 def test_deterministic_across_thread_counts():
     import vaecore
 
@@ -243,6 +246,7 @@ def _valid_args():
     return x, y, trees
 
 
+@pytest.mark.native
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -264,6 +268,7 @@ def test_kernel_rejects_malformed_trees(mutate, message):
         native().gbt_residual_importance(x, y, lightgbm_init_score(y, 3), *args)
 
 
+@pytest.mark.native
 def test_kernel_rejects_bad_labels_and_shapes():
     x, y, trees = _valid_args()
     init = lightgbm_init_score(y, 3)

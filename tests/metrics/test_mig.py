@@ -77,6 +77,7 @@ def test_latent_permutation_invariance():
     np.testing.assert_array_equal(a.matrix[:, perm], b.matrix)
 
 
+@pytest.mark.native
 def test_matches_disentanglement_lib_verbatim():
     w, z = _data(2000, seed=4)
     z = np.c_[z, np.tanh(z[:, 0] + z[:, 2])]
@@ -85,6 +86,7 @@ def test_matches_disentanglement_lib_verbatim():
         assert mig(z, w, backend=backend).value == pytest.approx(expected, abs=1e-12)
 
 
+@pytest.mark.native
 @given(
     n=st.integers(2, 300),
     n_latents=st.integers(2, 5),
@@ -162,6 +164,7 @@ def test_histogram_edges_match_numpy(seed, n, scale, n_bins):
     np.testing.assert_array_equal(histogram_edges(z, n_bins), want)
 
 
+@pytest.mark.native
 def test_column_ranges_kernel_matches_numpy():
     from vaecore._native import native
     from vaecore.reference.mig import column_ranges
@@ -172,6 +175,7 @@ def test_column_ranges_kernel_matches_numpy():
         np.testing.assert_array_equal(native().column_ranges(x), column_ranges(x))
 
 
+@pytest.mark.native
 def test_non_integer_and_wide_factors_use_dense_ranks():
     rng = np.random.default_rng(2)
     n = 600
