@@ -119,3 +119,78 @@ def test_cli_train_errors(tmp_path, capsys):
     assert "unknown key 'bta'" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nothing")]) == 1
     assert "not a run folder" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def passive_run():
+    """An untrained linear β-VAE (3 latents) whose encoder is set by hand: μ = (3 v₁, 2 v₂, 0.1 v₁)
+    for factors v uniform on [0, 1]² (std of μ ≈ 0.87, 0.58, 0.03: latents 0 and 1 active)."""
+    rng = np.random.default_rng(1)
+    v = rng.uniform(0, 1, (600, 2))
+    ds = ArrayDataset(np.c_[v, np.zeros(600)], v)
+    cfg = TrainConfig(dataset="toy", model="beta-vae", architecture="linear", latent_dim=3, steps=0)
+    run = train(cfg, progress=False, dataset=ds)
+    with torch.no_grad():
+        enc = next(m for m in run.model.encoder.modules() if isinstance(m, torch.nn.Linear))
+        enc.weight.zero_()
+        enc.bias.zero_()
+        enc.weight[0, 0], enc.weight[1, 1], enc.weight[2, 0] = 3.0, 2.0, 0.1
+        enc.bias[3:] = -4.0  # log variances
+    return run
+
+
+def _decoder_matrix(run):
+    dec = next(m for m in run.model.decoder.modules() if isinstance(m, torch.nn.Linear))
+    return dec.weight.detach().double().numpy()  # (observations, latents): the constant Jacobian
+
+
+def test_dto_options_latents_and_points(passive_run):
+    from vaecore.metrics import dto
+
+    W = _decoder_matrix(passive_run)
+    res = evaluate(passive_run, ["dto"], n_points=100)["dto"]
+    assert res["active"] == [True, True, False] and res["n_active"] == 2
+    assert res["points"] == "posterior" and res["latents"] == "active"
+    assert res["value"] == pytest.approx(dto(W[None, :, :2]).value, abs=1e-9)
+
+    every = evaluate(passive_run, ["dto"], n_points=100, options={"dto": {"latents": "all"}})["dto"]
+    assert every["active"] == [True, True, True] and every["n_active"] == 3
+    assert every["value"] == pytest.approx(dto(W[None]).value, abs=1e-9)
+    assert every["value"] != pytest.approx(res["value"], abs=1e-3)
+
+    # prior samples have unit spread: every latent is active; the linear decoder's Jacobian is
+    # the same at every point, so the value equals the all-latent one
+    prior = evaluate(passive_run, ["dto"], n_points=100, seed=3, options={"dto": {"points": "prior"}})["dto"]
+    assert prior["points"] == "prior" and prior["n_points"] == 100 and prior["n_active"] == 3
+    assert prior["value"] == pytest.approx(every["value"], abs=1e-9)
+
+
+def test_dto_prior_points_are_seeded_normal_samples():
+    # a nonlinear untrained decoder: the DtO depends on where the Jacobians are taken
+    from vaecore import jacobians
+    from vaecore.metrics import dto
+
+    rng = np.random.default_rng(0)
+    ds = ArrayDataset(rng.normal(size=(500, 6)), rng.uniform(size=(500, 2)))
+    cfg = TrainConfig(dataset="toy", model="beta-vae", architecture="mlp", latent_dim=3,
+                      encoder_hidden=(16,), decoder_hidden=(16, 16), decoder_activation="tanh", steps=0)
+    run = train(cfg, progress=False, dataset=ds)
+    res = evaluate(run, ["dto"], n_points=50, seed=7, options={"dto": {"points": "prior"}})["dto"]
+    z = torch.as_tensor(np.random.default_rng(7).standard_normal((50, 3)), dtype=torch.float32)
+    expected = dto(jacobians(run.model.decoder, z, of="mean"))
+    assert res["value"] == pytest.approx(expected.value, rel=1e-6)
+    assert res["per_sample"] == pytest.approx(list(expected.per_sample), rel=1e-6)
+    assert np.std(res["per_sample"]) > 0.01  # 50 different Jacobians
+
+
+def test_dto_options_errors(passive_run):
+    with pytest.raises(ValueError, match=r"dto: points must be one of \('posterior', 'prior'\); got 'data'"):
+        evaluate(passive_run, ["dto"], options={"dto": {"points": "data"}})
+    with pytest.raises(ValueError, match=r"dto: latents must be one of \('active', 'all'\); got 'some'"):
+        evaluate(passive_run, ["dto"], options={"dto": {"latents": "some"}})
+    with pytest.raises(ValueError, match=r"options must name metrics among \('ds',\); got 'dto'"):
+        evaluate(passive_run, ["ds"], options={"dto": {"points": "prior"}})
+    with pytest.raises(ValueError, match=r"options\['dto'\] keys must be among \('points', 'latents'\); got 'seed'"):
+        evaluate(passive_run, ["dto"], options={"dto": {"seed": 1}})
+    with pytest.raises(TypeError, match=r"options\['dto'\] must be a mapping; got str"):
+        evaluate(passive_run, ["dto"], options={"dto": "prior"})

@@ -6,7 +6,10 @@ holds at least ``"value"``; register one with ``@register_evaluator("name")``. B
 * ``dto`` — distance to orthogonality (thesis §3.3, :func:`vaecore.metrics.dto`) of the decoder
   Jacobians (:func:`vaecore.jacobians`, of the decoder mean) at the posterior means of a sample of
   ``n_points`` (default 1000) test-split points, restricted to the active latents
-  (√var μ_j > 0.5 over those points, §3.3.2; all latents when none is active).
+  (√var μ_j > 0.5 over those points, §3.3.2; all latents when none is active). Options (through
+  ``evaluate(..., options={"dto": {...}})``): ``points="prior"`` evaluates at ``n_points``
+  samples of the prior N(0, I) instead (the random-decoder baseline, see :func:`_dto`);
+  ``latents="all"`` skips the active-latent rule.
 * ``ds`` — the disentanglement score (:func:`vaecore.metrics.ds`) of the test-split posterior
   means against the factors (``n_points`` default: the whole test split, at most 10,000),
   categorical factors as the dataset's ``factor_kinds`` say.
@@ -22,7 +25,7 @@ holds at least ``"value"``; register one with ``@register_evaluator("name")``. B
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,23 +78,56 @@ def _posterior(run: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(mus), np.concatenate(lvs)
 
 
+DTO_POINTS_OPTIONS = ("posterior", "prior")
+DTO_LATENTS_OPTIONS = ("active", "all")
+
+
 @register_evaluator("dto")
-def _dto(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+def _dto(
+    run: Any, *, seed: int, n_points: int | None = None, points: str = "posterior", latents: str = "active"
+) -> dict[str, Any]:
+    """DtO of the decoder Jacobians (thesis §3.2.6, eq. 3.25) at ``n_points`` latent codes.
+
+    ``points="posterior"`` (default, the thesis's definition: "for each x(i) the Jacobian of the
+    decoder at x(i)"): the posterior means μ(x) of a seeded sample of test-split points.
+
+    ``points="prior"``: ``n_points`` seeded samples z ~ N(0, I) of the prior. This is for the
+    random-decoder baseline of Table 3.3 (the untrained model): its encoder is untrained too and
+    maps every image to almost the same code (√var μ_j ≈ 0.01 on dSprites), so at the posterior
+    means the ``n_points`` Jacobians are copies of a single Jacobian and the baseline is one
+    random draw whose DtO scatters with the seed like the DtO of one random rotation (sd ≈ 0.19
+    for 5 latents). The prior is the decoder's input distribution in the generative model and
+    the region the trained models' codes are pushed towards, so it is where an untrained decoder
+    is probed in the same sense as a trained one.
+
+    ``latents="active"`` (default) restricts J to the latents with √var z_j > 0.5 over the
+    evaluation points (§3.3.2; all latents when none is active); prior samples have unit spread,
+    so with ``points="prior"`` every latent counts. ``latents="all"`` keeps every latent.
+    """
     from vaecore import jacobians
+    from vaecore._validation import check_option
     from vaecore.metrics import dto
 
-    idx = sample_test_split(run, n_points or DTO_POINTS, seed)
-    mu, _ = _posterior(run, idx)
-    sqrt_var = mu.std(axis=0)
-    active = sqrt_var > 0.5
-    if not active.any():
+    check_option("dto", "points", points, DTO_POINTS_OPTIONS)
+    check_option("dto", "latents", latents, DTO_LATENTS_OPTIONS)
+    n = n_points or DTO_POINTS
+    if points == "posterior":
+        idx = sample_test_split(run, n, seed)
+        codes, _ = _posterior(run, idx)
+        n = int(idx.size)
+    else:
+        codes = np.random.default_rng(seed).standard_normal((n, run.model.latent_dim))
+    active = codes.std(axis=0) > 0.5
+    if latents == "all" or not active.any():
         active = np.ones_like(active)
     param = next(run.model.parameters())
-    z = torch.as_tensor(mu, dtype=param.dtype, device=param.device)
+    z = torch.as_tensor(codes, dtype=param.dtype, device=param.device)
     J = jacobians(run.model.decoder, z, of="mean")
     out = dto(J, active=active).as_dict()
-    out["n_points"] = int(idx.size)
+    out["n_points"] = n
     out["n_active"] = int(active.sum())
+    out["points"] = points
+    out["latents"] = latents
     return out
 
 
@@ -149,6 +185,7 @@ def evaluate(
     seed: int = 0,
     n_points: int | None = None,
     errors: str = "raise",
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate a trained run with registered metrics.
 
@@ -165,6 +202,9 @@ def evaluate(
     errors
         "raise" (default) or "record": a failing metric becomes ``{"error": "..."}`` and the
         others are still computed.
+    options
+        Keyword options per metric, e.g. ``{"dto": {"points": "prior"}}``; each metric must be
+        among ``metrics`` and each option a keyword of its evaluator.
 
     Returns
     -------
@@ -183,6 +223,17 @@ def evaluate(
     for name in names:
         if name not in EVALUATORS:
             raise ValueError(f"{func}: metrics must be among {tuple(sorted(EVALUATORS))}; got {name!r}")
+    options = {} if options is None else dict(options)
+    for name, opts in options.items():
+        if name not in names:
+            raise ValueError(f"{func}: options must name metrics among {tuple(names)}; got {name!r}")
+        params = inspect.signature(EVALUATORS[name]).parameters
+        if not isinstance(opts, Mapping):
+            raise TypeError(f"{func}: options[{name!r}] must be a mapping; got {type(opts).__name__}")
+        valid = tuple(k for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k not in ("seed", "n_points"))
+        for key in opts:
+            if key not in valid:
+                raise ValueError(f"{func}: options[{name!r}] keys must be among {valid}; got {key!r}")
     if isinstance(run, (str, Path)):
         run = load_run(run)
     results: dict[str, dict[str, Any]] = {}
@@ -191,6 +242,7 @@ def evaluate(
         kwargs: dict[str, Any] = {"seed": seed}
         if "n_points" in inspect.signature(fn).parameters:
             kwargs["n_points"] = n_points
+        kwargs.update(options.get(name, {}))
         try:
             res = fn(run, **kwargs)
         except Exception as exc:

@@ -46,6 +46,25 @@ def test_train_runner_random_decoder_is_untrained():
     assert 0.0 <= m["ds"] <= 1.0 and m["dto"] >= 0.0
 
 
+def test_train_runner_dto_options():
+    from vaecore.experiments.runfns import train_run
+    from vaecore.experiments.spec import load_experiment
+
+    params = {"scale": "quick", "dataset": "synth-nonlin", "steps": 0, "dataset_options": {"n_samples": 2000}}
+    prior = train_run({**params, "dto_points": "prior"}, seed=0, metrics=["dto"])
+    assert prior["dto_active"] == 2 and prior["steps"] == 0  # prior samples: every latent
+    posterior = train_run(params, seed=0, metrics=["dto"])
+    assert posterior["dto"] != pytest.approx(prior["dto"], abs=1e-6)
+    with pytest.raises(ValueError, match=r"train_run: dto_points must be one of \('posterior', 'prior'\); got 'x'"):
+        train_run({**params, "dto_points": "x"}, seed=0, metrics=["dto"])
+    with pytest.raises(ValueError, match=r"train_run: dto_latents must be one of \('active', 'all'\); got 'x'"):
+        train_run({**params, "dto_latents": "x"}, seed=0, metrics=["dto"])
+    # a config may set them per variant (the dSprites random decoder does)
+    spec = load_experiment("table-3.3-dsprites")
+    rd = next(v for v in spec.variants if v.get("variant") == "random-decoder")
+    assert rd["dto_points"] == "prior" and rd["steps"] == 0
+
+
 def test_cli_sweep_report_and_traversal_with_real_training(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     cfg = tmp_path / "tiny.toml"

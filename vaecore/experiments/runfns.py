@@ -43,6 +43,11 @@ def resolve_runner(name: str) -> RunFunction:
     return fn
 
 
+# evaluation options of the train runner (not TrainConfig keys): the "dto" evaluator's
+# ``points`` and ``latents`` (see vaecore.evaluation._dto)
+TRAIN_EVAL_KEYS = ("dto_points", "dto_latents")
+
+
 def runner_keys(name: str) -> tuple[str, ...] | None:
     """Valid parameter keys of a runner, or ``None`` when it does not declare them."""
     if name == "train":
@@ -50,7 +55,7 @@ def runner_keys(name: str) -> tuple[str, ...] | None:
             from vaecore import TrainConfig
         except ImportError:  # training not installed in this build
             return None
-        return tuple(sorted({f.name for f in dataclasses.fields(TrainConfig)} | {"scale"}))
+        return tuple(sorted({f.name for f in dataclasses.fields(TrainConfig)} | {"scale", *TRAIN_EVAL_KEYS}))
     if name == "theorem2":
         from vaecore.experiments.theorem2 import THEOREM2_KEYS
 
@@ -66,29 +71,6 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def dto_all_latents(run: Any, *, seed: int, n_points: int | None = None) -> float:
-    """DtO of the decoder over *all* latents, at the test split's posterior means.
-
-    The evaluator's active-latent rule (√var μ_j > 0.5, §3.3.2) presumes the unit scale the
-    KL term imposes on the latents; a plain autoencoder has no such scale (a latent with a
-    small spread is not passive), so its DtO is taken over every latent.
-    """
-    import numpy as np
-    import torch
-
-    from vaecore import evaluation, jacobians
-    from vaecore.metrics import dto
-
-    # the same test points as the "dto" evaluator (vaecore.evaluation.sample_test_split)
-    idx = evaluation.sample_test_split(run, n_points or evaluation.DTO_POINTS, seed)
-    x = np.asarray(run.dataset.observations_at(idx), dtype=np.float32)
-    mu = run.model.represent(x)
-    mu = mu.detach().cpu().numpy() if isinstance(mu, torch.Tensor) else np.asarray(mu)
-    param = next(run.model.parameters())
-    z = torch.as_tensor(mu, dtype=param.dtype, device=param.device)
-    return float(dto(jacobians(run.model.decoder, z, of="mean")).value)
-
-
 def train_run(
     params: Mapping[str, Any],
     *,
@@ -102,25 +84,39 @@ def train_run(
     ``TrainConfig.preset(dataset, scale=scale)``; ``steps = 0`` gives the
     random-decoder baseline of Table 3.3 (the untrained model). Returns the
     requested metrics' values plus the polarized-regime summary of Table 3.2
-    (``fraction_polarized``) and the number of active latents. For the ``ae`` model the
-    DtO is taken over all latents (see :func:`dto_all_latents`).
+    (``fraction_polarized``) and the number of active latents.
+
+    Two keys are evaluation options, not training ones: ``dto_points`` ("posterior", the
+    default, or "prior") and ``dto_latents`` ("active" or "all") are the ``points`` and
+    ``latents`` of the "dto" evaluator (:func:`vaecore.evaluation._dto`). ``dto_latents``
+    defaults to "all" for the ``ae`` model and "active" otherwise: the active-latent rule
+    (√var μ_j > 0.5, §3.3.2) presumes the unit scale the KL term imposes on the latents; a
+    plain autoencoder has no such scale (a latent with a small spread is not passive).
     """
     from vaecore import TrainConfig, evaluate, train
+    from vaecore._validation import check_option
+    from vaecore.evaluation import DTO_LATENTS_OPTIONS, DTO_POINTS_OPTIONS
 
     params = dict(params)
     scale = params.pop("scale", "quick")
     dataset = params.pop("dataset")
+    dto_points = params.pop("dto_points", "posterior")
+    dto_latents = params.pop("dto_latents", None)
+    check_option("train_run", "dto_points", dto_points, DTO_POINTS_OPTIONS)
+    if dto_latents is not None:
+        check_option("train_run", "dto_latents", dto_latents, DTO_LATENTS_OPTIONS)
     config = TrainConfig.preset(dataset, scale=scale, **{**params, "seed": int(seed)})
+    if dto_latents is None:
+        dto_latents = "all" if config.model == "ae" else "active"
     run = train(config, out=None if out is None else Path(out), resume=True, progress=False)
     result: dict[str, Any] = {}
     if metrics:
-        evaluated = evaluate(run, metrics=tuple(metrics), seed=int(seed))
+        options = {"dto": {"points": dto_points, "latents": dto_latents}} if "dto" in metrics else None
+        evaluated = evaluate(run, metrics=tuple(metrics), seed=int(seed), options=options)
         for name in metrics:
             result[name] = _finite(evaluated[name]["value"])
         if "dto" in metrics:
             result["dto_active"] = evaluated["dto"].get("n_active")
-            if config.model == "ae":
-                result["dto"] = _finite(dto_all_latents(run, seed=int(seed)))
     polarized = dict(getattr(run, "polarized", None) or {})
     for key in ("fraction_polarized", "n_active", "delta_kl"):
         if key in polarized:
