@@ -217,7 +217,7 @@ def dci(
         same depth, stages, learning rate and leaf size (:data:`LIGHTGBM_PARAMS`), its
         importances computed like sklearn's (residual squared-error decrease per split,
         :func:`lightgbm_impurity_importance`, a C++ replay of the fitted trees) and its
-        predictions taken from the same tree arrays; ~23x faster at 10,000 / 5,000 points
+        predictions taken from the same tree arrays; ~25x faster at 10,000 / 5,000 points
         and within a few hundredths of the reference (see benchmarks/README.md). Needs the
         ``fast`` extra.
     seed : int
