@@ -20,6 +20,21 @@ __all__ = ["PRESETS", "preset_dict"]
 _SYNTH_BATCH = 256
 _IMAGE_BATCH = 64
 
+
+
+def _mnist_like(dataset: str, epochs: int) -> dict[str, dict[str, Any]]:
+    """MNIST and Fashion-MNIST share Table 3.1's row but for the number of epochs."""
+    return {
+        "thesis": dict(
+            dataset=dataset, model="beta-vae", beta=1.0, latent_dim=6, architecture="mlp",
+            encoder_hidden=(400,), decoder_hidden=(500, 500), encoder_activation="relu",
+            decoder_activation="tanh", likelihood="bernoulli", optimizer="adagrad", lr=1e-2,
+            batch_size=_IMAGE_BATCH, epochs=epochs, steps=None,
+        ),
+        "quick": dict(steps=1500, epochs=None, max_train=20_000, monitor_every=250),
+    }
+
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "dsprites": {
         "thesis": dict(
@@ -47,24 +62,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "quick": dict(beta=3e-4, lr=3e-3, steps=20_000, epochs=None, checkpoint_every=10_000),
     },
-    "mnist": {
-        "thesis": dict(
-            dataset="mnist", model="beta-vae", beta=1.0, latent_dim=6, architecture="mlp",
-            encoder_hidden=(400,), decoder_hidden=(500, 500), encoder_activation="relu",
-            decoder_activation="tanh", likelihood="bernoulli", optimizer="adagrad", lr=1e-2,
-            batch_size=_IMAGE_BATCH, epochs=400, steps=None,
-        ),
-        "quick": dict(steps=1500, epochs=None, max_train=20_000, monitor_every=250),
-    },
-    "fashion-mnist": {
-        "thesis": dict(
-            dataset="fashion-mnist", model="beta-vae", beta=1.0, latent_dim=6, architecture="mlp",
-            encoder_hidden=(400,), decoder_hidden=(500, 500), encoder_activation="relu",
-            decoder_activation="tanh", likelihood="bernoulli", optimizer="adagrad", lr=1e-2,
-            batch_size=_IMAGE_BATCH, epochs=500, steps=None,
-        ),
-        "quick": dict(steps=1500, epochs=None, max_train=20_000, monitor_every=250),
-    },
+    "mnist": _mnist_like("mnist", epochs=400),
+    "fashion-mnist": _mnist_like("fashion-mnist", epochs=500),
     "celeba": {
         "thesis": dict(
             dataset="image-folder", model="beta-vae", beta=4.0, latent_dim=32, architecture="conv",
