@@ -280,3 +280,12 @@ def test_kernel_rejects_bad_labels_and_shapes():
         native().gbt_residual_importance(x, y, np.zeros(4), *trees.kernel_args())
     with pytest.raises(ValueError, match="k must divide"):
         native().gbt_raw_scores(x, 4, *trees.kernel_args())
+
+
+def test_inputs_with_other_columns_than_the_model_are_refused():
+    x, y = _data(100, 3, 3, seed=0)
+    model = _fit_lightgbm(x, y, n_estimators=2)
+    with pytest.raises(ValueError, match=r"dci: x must have shape \(n_samples, 3\).*got \(100, 2\)"):
+        lightgbm_raw_scores(model, x[:, :2])
+    with pytest.raises(ValueError, match=r"dci: x must have shape \(n_samples, 3\)"):
+        lightgbm_impurity_importance(model, x[:, :2], y)

@@ -162,7 +162,7 @@ def lightgbm_impurity_importance(
     k = trees.num_tree_per_iteration
     kernel = native().gbt_residual_importance if which == "native" else _reference.gbt_residual_importance
     out, raw = kernel(
-        np.ascontiguousarray(x, dtype=np.float64),
+        _features(trees, x, "x"),
         np.ascontiguousarray(y, dtype=np.int64),
         lightgbm_init_score(y, k),
         *trees.kernel_args(),
@@ -177,11 +177,21 @@ def lightgbm_raw_scores(model: Any, x: np.ndarray, *, backend: str = "auto") -> 
     which = resolve_backend(_FUNC, backend)
     trees = _trees(model)
     kernel = native().gbt_raw_scores if which == "native" else _reference.gbt_raw_scores
-    return kernel(np.ascontiguousarray(x, dtype=np.float64), trees.num_tree_per_iteration, *trees.kernel_args())
+    return kernel(_features(trees, x, "x"), trees.num_tree_per_iteration, *trees.kernel_args())
 
 
 def _trees(model: Any) -> TreeArrays:
     return model if isinstance(model, TreeArrays) else tree_arrays(model.booster_)
+
+
+def _features(trees: TreeArrays, x: np.ndarray, name: str) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != trees.n_features:
+        raise ValueError(
+            f"{_FUNC}: {name} must have shape (n_samples, {trees.n_features}) like the fitted model's "
+            f"inputs; got {x.shape}"
+        )
+    return x
 
 
 def _classes(raw: np.ndarray) -> np.ndarray:
