@@ -89,6 +89,12 @@ inline void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
 }
 
+// Same, for checks inside loops: the message is built only when the check fails.
+template <typename Message>
+inline void require_lazy(bool ok, Message&& message) {
+  if (!ok) throw std::invalid_argument(message());
+}
+
 template <typename T>
 inline void require_ndim(const carray<T>& a, py::ssize_t ndim, const char* func, const char* name) {
   if (a.ndim() != ndim)

@@ -113,21 +113,23 @@ Forest make_forest(const char* f, std::int64_t n_features, const carray<std::int
   for (std::int64_t t = 0; t < forest.n_trees; ++t) {
     const std::int64_t nb = forest.node_offset[t], ne = forest.node_offset[t + 1];
     const std::int64_t n_int = ne - nb, n_leaves = forest.leaf_offset[t + 1] - forest.leaf_offset[t];
-    require(n_int >= 0 && n_leaves == n_int + 1,
-            fn + ": tree " + std::to_string(t) + " must have one leaf more than internal nodes");
+    require_lazy(n_int >= 0 && n_leaves == n_int + 1,
+                 [&] { return fn + ": tree " + std::to_string(t) + " must have one leaf more than internal nodes"; });
     forest.max_nodes = std::max(forest.max_nodes, n_int);
     forest.max_leaves = std::max(forest.max_leaves, n_leaves);
     const std::int32_t base = static_cast<std::int32_t>(n_int);
     forest.offset.push_back(static_cast<std::int64_t>(forest.feature.size()));
     forest.n_internal.push_back(base);
     for (std::int64_t g = nb; g < ne; ++g) {
-      require(forest.split_feature[g] >= 0 && forest.split_feature[g] < n_features,
-              fn + ": split_feature out of range in tree " + std::to_string(t));
+      require_lazy(forest.split_feature[g] >= 0 && forest.split_feature[g] < n_features,
+                   [&] { return fn + ": split_feature out of range in tree " + std::to_string(t); });
       for (const std::int32_t child : {forest.left[g], forest.right[g]}) {
         // children point forward (no cycles): internal children after their parent
         const bool ok = child < 0 ? ~static_cast<std::int64_t>(child) < n_leaves
                                   : child > g - nb && child < n_int;
-        require(ok, fn + ": child index out of range (or not after its parent) in tree " + std::to_string(t));
+        require_lazy(ok, [&] {
+          return fn + ": child index out of range (or not after its parent) in tree " + std::to_string(t);
+        });
         forest.children.push_back(child < 0 ? base + ~child : child);
       }
       forest.feature.push_back(forest.split_feature[g]);
@@ -197,7 +199,8 @@ py::tuple gbt_residual_importance(const carray<double>& x, const carray<std::int
   const std::int64_t n_classes = std::max<std::int64_t>(k, 2);
   const std::int64_t* y = labels.data();
   for (std::int64_t s = 0; s < n; ++s)
-    require(y[s] >= 0 && y[s] < n_classes, "gbt_residual_importance: labels must be in [0, n_classes)");
+    require_lazy(y[s] >= 0 && y[s] < n_classes,
+                 [] { return std::string("gbt_residual_importance: labels must be in [0, n_classes)"); });
   const std::int64_t n_iter = forest.n_trees / k;
   const std::int64_t n_blocks = (n + kBlock - 1) / kBlock;
   // Per block and class: residual sums and counts of every internal node, then of every leaf.

@@ -167,8 +167,9 @@ py::tuple histogram_mutual_info(const carray<double>& codes, const carray<double
             const double* w_row = fw + s * F;
             for (std::int64_t i = 0; i < F; ++i) {
               const double v = w_row[i] - off[i];
-              require(v >= 0 && v < static_cast<double>(ncls[i]) && v == std::floor(v),
-                      "histogram_mutual_info: factors - offsets must be integers in [0, n_slots)");
+              require_lazy(v >= 0 && v < static_cast<double>(ncls[i]) && v == std::floor(v), [] {
+                return std::string("histogram_mutual_info: factors - offsets must be integers in [0, n_slots)");
+              });
               labs[i] = offset[i] + static_cast<std::int64_t>(v);  // table slot of the class
             }
             const double* row = z + s * L;
