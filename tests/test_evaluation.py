@@ -150,6 +150,7 @@ def test_dto_options_latents_and_points(passive_run):
     W = _decoder_matrix(passive_run)
     res = evaluate(passive_run, ["dto"], n_points=100)["dto"]
     assert res["active"] == [True, True, False] and res["n_active"] == 2
+    assert res["n_active_directions"] == 2  # μ₀ and μ₂ are collinear: two directions, as axes
     assert res["points"] == "posterior" and res["latents"] == "active"
     assert res["value"] == pytest.approx(dto(W[None, :, :2]).value, abs=1e-9)
 
@@ -163,6 +164,35 @@ def test_dto_options_latents_and_points(passive_run):
     prior = evaluate(passive_run, ["dto"], n_points=100, seed=3, options={"dto": {"points": "prior"}})["dto"]
     assert prior["points"] == "prior" and prior["n_points"] == 100 and prior["n_active"] == 3
     assert prior["value"] == pytest.approx(every["value"], abs=1e-9)
+
+
+def test_dto_counts_oblique_directions():
+    # μ = R₄₅ (4 v₁, 0.05 v₂, 0)ᵀ: one direction spread over two axes (std ≈ 0.82 each), so the
+    # per-axis rule takes latents 0 and 1 while the codes span one direction; the count is the
+    # same for any rotation of the codes
+    rng = np.random.default_rng(2)
+    v = rng.uniform(0, 1, (800, 2))
+    ds = ArrayDataset(np.c_[v, np.zeros(800)], v)
+    cfg = TrainConfig(dataset="toy", model="beta-vae", architecture="linear", latent_dim=3, steps=0)
+    run = train(cfg, progress=False, dataset=ds)
+    enc = next(m for m in run.model.encoder.modules() if isinstance(m, torch.nn.Linear))
+    c = 1 / np.sqrt(2)
+    with torch.no_grad():
+        enc.weight.zero_()
+        enc.bias.zero_()
+        enc.weight[0, 0], enc.weight[0, 1] = 4 * c, -0.05 * c
+        enc.weight[1, 0], enc.weight[1, 1] = 4 * c, 0.05 * c
+    res = evaluate(run, ["dto"], n_points=200)["dto"]
+    mu = 4 * c * v[:, 0]
+    assert np.std(mu) == pytest.approx(0.82, abs=0.03)
+    assert res["active"] == [True, True, False] and res["n_active"] == 2
+    assert res["n_active_directions"] == 1
+    with torch.no_grad():  # rotate the codes by another 45°: one axis, one direction
+        enc.weight[0, 0], enc.weight[1, 0] = 4.0, 0.0
+    turned = evaluate(run, ["dto"], n_points=200)["dto"]
+    assert turned["n_active"] == 1 and turned["n_active_directions"] == 1
+    prior = evaluate(run, ["dto"], n_points=300, options={"dto": {"points": "prior"}})["dto"]
+    assert prior["n_active_directions"] == 3  # unit spread in every direction
 
 
 def test_dto_prior_points_are_seeded_normal_samples():

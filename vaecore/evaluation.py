@@ -103,6 +103,17 @@ def _dto(
     ``latents="active"`` (default) restricts J to the latents with √var z_j > 0.5 over the
     evaluation points (§3.3.2; all latents when none is active); prior samples have unit spread,
     so with ``points="prior"`` every latent counts. ``latents="all"`` keeps every latent.
+
+    Besides the value, the result holds ``n_active`` (the latents the DtO was taken over) and
+    ``n_active_directions``: how many principal directions of the evaluation codes have a
+    standard deviation above the same 0.5 (eigenvalues of their covariance above 0.25), the
+    rotation-invariant count of the directions the encoder uses. For a model in the polarized
+    regime (Def. 1: passive latents are coordinates) the two agree. Where the directions are
+    oblique to the axes (the β-VAE-Σ, whose objective has no preferred basis) their spread lands
+    on more axes than there are directions: ``n_active_directions < n_active`` then says that the
+    DtO was taken over latents of which some span directions the decoder hardly uses (near-zero
+    singular values, whose V columns are ill-defined, Prop. 1), and compares only with runs of the
+    same counts.
     """
     from vaecore import jacobians
     from vaecore._validation import check_option
@@ -118,6 +129,8 @@ def _dto(
     else:
         codes = np.random.default_rng(seed).standard_normal((n, run.model.latent_dim))
     active = codes.std(axis=0) > 0.5
+    spread = np.linalg.eigvalsh(np.atleast_2d(np.cov(codes, rowvar=False))) if len(codes) > 1 else np.zeros(1)
+    n_directions = int((spread > 0.25).sum())
     if latents == "all" or not active.any():
         active = np.ones_like(active)
     param = next(run.model.parameters())
@@ -126,6 +139,7 @@ def _dto(
     out = dto(J, active=active).as_dict()
     out["n_points"] = n
     out["n_active"] = int(active.sum())
+    out["n_active_directions"] = n_directions
     out["points"] = points
     out["latents"] = latents
     return out

@@ -53,6 +53,7 @@ def test_train_runner_dto_options():
     params = {"scale": "quick", "dataset": "synth-nonlin", "steps": 0, "dataset_options": {"n_samples": 2000}}
     prior = train_run({**params, "dto_points": "prior"}, seed=0, metrics=["dto"])
     assert prior["dto_active"] == 2 and prior["steps"] == 0  # prior samples: every latent
+    assert prior["dto_directions"] == 2
     posterior = train_run(params, seed=0, metrics=["dto"])
     assert posterior["dto"] != pytest.approx(prior["dto"], abs=1e-6)
     with pytest.raises(ValueError, match=r"train_run: dto_points must be one of \('posterior', 'prior'\); got 'x'"):

@@ -117,6 +117,7 @@ def train_run(
             result[name] = _finite(evaluated[name]["value"])
         if "dto" in metrics:
             result["dto_active"] = evaluated["dto"].get("n_active")
+            result["dto_directions"] = evaluated["dto"].get("n_active_directions")
     polarized = dict(getattr(run, "polarized", None) or {})
     for key in ("fraction_polarized", "n_active", "delta_kl"):
         if key in polarized:
