@@ -100,9 +100,46 @@ def test_beta_vae_sigma_encode_full():
     mu, L = m.encode_full(x)
     assert L.shape == (5, 3, 3)
     assert torch.all(torch.triu(L, 1) == 0) and torch.all(torch.diagonal(L, dim1=1, dim2=2) > 0)
+    # L is the Cholesky factor of Σ = AAᵀ, A = I + B, B the encoder's last 9 outputs (row-major)
+    h = m.encoder(x)
+    assert h.shape[1] == 3 + 9
+    A = torch.eye(3) + h[:, 3:].reshape(5, 3, 3)
+    sigma = A @ A.transpose(1, 2)
+    torch.testing.assert_close(L, torch.linalg.cholesky(sigma))
+    torch.testing.assert_close(mu, h[:, :3])
     mu2, logvar = m.encode(x)
-    torch.testing.assert_close(logvar.exp(), torch.diagonal(L @ L.transpose(1, 2), dim1=1, dim2=2))
-    assert m.encoder(x).shape[1] == 3 + 6
+    torch.testing.assert_close(logvar.exp(), torch.diagonal(sigma, dim1=1, dim2=2))
+    # the KL term is KL(N(μ, Σ) ‖ N(0, I)) of eq. 3.30 (torch.distributions as the check)
+    kl = m.losses(x)["kl"]
+    q = torch.distributions.MultivariateNormal(mu, covariance_matrix=sigma)
+    p = torch.distributions.MultivariateNormal(torch.zeros(3), torch.eye(3))
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p).mean(), rtol=1e-4, atol=1e-5)
+
+
+def test_beta_vae_sigma_is_rotation_equivariant():
+    # Rotating the latent space by R is a change of the encoder's output layer, (μ, B) →
+    # (Rμ, RBRᵀ), under which the posterior turns with it: Σ' = RΣRᵀ, KL unchanged. Rotating the
+    # decoder's first layer by Rᵀ then leaves the model's expected loss unchanged.
+    m = _build("beta-vae-sigma")
+    x = _tiny_data(7)
+    R, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(1)))
+    T = torch.block_diag(R, torch.kron(R, R))  # vec(RBRᵀ) = (R ⊗ R) vec(B), row-major
+    mu, L = m.encode_full(x)
+    last = [mod for mod in m.encoder.modules() if isinstance(mod, torch.nn.Linear)][-1]
+    first = next(mod for mod in m.decoder.modules() if isinstance(mod, torch.nn.Linear))
+    kl_before = m.losses(x)["kl"]
+    out_before = m.decoder(mu)
+    with torch.no_grad():
+        last.weight.copy_(T @ last.weight)
+        last.bias.copy_(T @ last.bias)
+        first.weight.copy_(first.weight @ R.T)
+    mu_r, L_r = m.encode_full(x)
+    torch.testing.assert_close(mu_r, mu @ R.T, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(L_r @ L_r.transpose(1, 2), R @ L @ L.transpose(1, 2) @ R.T, rtol=1e-4, atol=1e-5)
+    # z' = Rμ + L'ε has the law of Rz, so the expected loss is unchanged: the KL exactly, and the
+    # rotated decoder maps the rotated codes to the same outputs
+    torch.testing.assert_close(m.losses(x)["kl"], kl_before, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(m.decoder(mu_r), out_before, rtol=1e-4, atol=1e-5)
 
 
 def test_total_correlation_zero_for_independent_product():
