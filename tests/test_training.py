@@ -136,6 +136,22 @@ def test_run_folder_and_load_run(tmp_path):
     _assert_same(_state(again.model), _state(run.model))
 
 
+def test_checkpoint_of_another_layout_is_refused_with_the_folder(tmp_path):
+    # a β-VAE-Σ run written when the encoder emitted k + k(k+1)/2 values (now k + k²)
+    ds = _toy()
+    train(_cfg(model="beta-vae-sigma", steps=10), out=tmp_path / "r", progress=False, dataset=ds)
+    path = tmp_path / "r" / "checkpoint.pt"
+    ckpt = load_checkpoint(path)
+    last = [k for k in ckpt["model"] if k.startswith("encoder") and k.endswith("weight")][-1]
+    ckpt["model"][last] = ckpt["model"][last][:-1]
+    torch.save(ckpt, path)
+    expected = rf"the checkpoint in '{tmp_path / 'r'}' does not fit the 'beta-vae-sigma' model its config builds \(size mismatch"
+    with pytest.raises(ValueError, match=expected):
+        load_run(tmp_path / "r")
+    with pytest.raises(ValueError, match=r"retrain the run"):  # resuming it
+        train(_cfg(model="beta-vae-sigma", steps=20), out=tmp_path / "r", progress=False, dataset=ds)
+
+
 def test_existing_folder_guards(tmp_path):
     ds = _toy()
     train(_cfg(steps=10), out=tmp_path / "r", progress=False, dataset=ds)

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["CHECKPOINT", "load_checkpoint", "save_checkpoint", "write_json_atomic"]
+__all__ = ["CHECKPOINT", "load_checkpoint", "load_model_state", "save_checkpoint", "write_json_atomic"]
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -34,6 +34,22 @@ def _atomic(path: Path, write) -> None:
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (tensors, numbers, strings, lists, dicts) atomically."""
     _atomic(Path(path), lambda fh: torch.save(state, fh))
+
+
+def load_model_state(model: torch.nn.Module, state: dict[str, Any], where: str | Path) -> None:
+    """``model.load_state_dict(state)``, failing with a ``ValueError`` that names the folder when the
+    saved weights do not fit the model its config builds (e.g. a run written before the
+    β-VAE-Σ's encoder emitted k + k² values instead of k + k(k+1)/2)."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        lines = [line.strip() for line in str(exc).splitlines()]
+        first = next((line for line in lines if "size mismatch" in line or "key" in line), str(exc))
+        raise ValueError(
+            f"the checkpoint in {str(where)!r} does not fit the {getattr(model, 'name', 'model')!r} "
+            f"model its config builds ({first}); it was written by another version of vaecore: "
+            f"retrain the run (remove its folder, or its store row, and rerun)"
+        ) from exc
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

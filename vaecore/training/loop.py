@@ -26,6 +26,7 @@ import torch
 from vaecore.training.checkpoint import (
     CHECKPOINT,
     load_checkpoint,
+    load_model_state,
     save_checkpoint,
     write_json_atomic,
 )
@@ -188,7 +189,7 @@ def train(
                 f"train: the checkpoint in {str(out_dir)!r} is at step {int(state['step'])}, beyond the "
                 f"{total} steps of this config"
             )
-        model.load_state_dict(state["model"])
+        load_model_state(model, state["model"], out_dir)
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         sampler.load_state_dict(state["sampler"])

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from vaecore.models import LatentModel
-from vaecore.training.checkpoint import CHECKPOINT, load_checkpoint
+from vaecore.training.checkpoint import CHECKPOINT, load_checkpoint, load_model_state
 from vaecore.training.config import TrainConfig
 
 __all__ = ["Run", "load_run", "make_model"]
@@ -122,7 +122,7 @@ def load_run(path: str | Path, *, device: str = "cpu") -> Run:
     shape = tuple(int(s) for s in ckpt["observation_shape"])
     likelihood = str(ckpt["likelihood"])
     model = make_model(config, shape, likelihood)
-    model.load_state_dict(ckpt["model"])
+    load_model_state(model, ckpt["model"], d)
     model.to(device)
     model.eval()
     info: dict[str, Any] = {}
