@@ -121,19 +121,25 @@ def test_cli_train_errors(tmp_path, capsys):
     assert "not a run folder" in capsys.readouterr().err
 
 
+def _linear_run(v):
+    """An untrained linear β-VAE (3 latents) on observations (v, 0) with its encoder zeroed: the
+    caller sets μ by hand through the returned encoder layer (rows 0-2 μ, 3-5 log variances)."""
+    ds = ArrayDataset(np.c_[v, np.zeros(len(v))], v)
+    cfg = TrainConfig(dataset="toy", model="beta-vae", architecture="linear", latent_dim=3, steps=0)
+    run = train(cfg, progress=False, dataset=ds)
+    enc = next(m for m in run.model.encoder.modules() if isinstance(m, torch.nn.Linear))
+    with torch.no_grad():
+        enc.weight.zero_()
+        enc.bias.zero_()
+    return run, enc
+
+
 @pytest.fixture(scope="module")
 def passive_run():
     """An untrained linear β-VAE (3 latents) whose encoder is set by hand: μ = (3 v₁, 2 v₂, 0.1 v₁)
     for factors v uniform on [0, 1]² (std of μ ≈ 0.87, 0.58, 0.03: latents 0 and 1 active)."""
-    rng = np.random.default_rng(1)
-    v = rng.uniform(0, 1, (600, 2))
-    ds = ArrayDataset(np.c_[v, np.zeros(600)], v)
-    cfg = TrainConfig(dataset="toy", model="beta-vae", architecture="linear", latent_dim=3, steps=0)
-    run = train(cfg, progress=False, dataset=ds)
+    run, enc = _linear_run(np.random.default_rng(1).uniform(0, 1, (600, 2)))
     with torch.no_grad():
-        enc = next(m for m in run.model.encoder.modules() if isinstance(m, torch.nn.Linear))
-        enc.weight.zero_()
-        enc.bias.zero_()
         enc.weight[0, 0], enc.weight[1, 1], enc.weight[2, 0] = 3.0, 2.0, 0.1
         enc.bias[3:] = -4.0  # log variances
     return run
@@ -170,16 +176,10 @@ def test_dto_counts_oblique_directions():
     # μ = R₄₅ (4 v₁, 0.05 v₂, 0)ᵀ: one direction spread over two axes (std ≈ 0.82 each), so the
     # per-axis rule takes latents 0 and 1 while the codes span one direction; the count is the
     # same for any rotation of the codes
-    rng = np.random.default_rng(2)
-    v = rng.uniform(0, 1, (800, 2))
-    ds = ArrayDataset(np.c_[v, np.zeros(800)], v)
-    cfg = TrainConfig(dataset="toy", model="beta-vae", architecture="linear", latent_dim=3, steps=0)
-    run = train(cfg, progress=False, dataset=ds)
-    enc = next(m for m in run.model.encoder.modules() if isinstance(m, torch.nn.Linear))
+    v = np.random.default_rng(2).uniform(0, 1, (800, 2))
+    run, enc = _linear_run(v)
     c = 1 / np.sqrt(2)
     with torch.no_grad():
-        enc.weight.zero_()
-        enc.bias.zero_()
         enc.weight[0, 0], enc.weight[0, 1] = 4 * c, -0.05 * c
         enc.weight[1, 0], enc.weight[1, 1] = 4 * c, 0.05 * c
     res = evaluate(run, ["dto"], n_points=200)["dto"]
