@@ -1,39 +1,23 @@
 """Atomic checkpoint files: ``torch.save`` to a temporary file in the run folder, then
-``os.replace``; loading uses ``torch.load(weights_only=True)`` (no pickled code)."""
+``os.replace`` (:mod:`vaecore._io`); loading uses ``torch.load(weights_only=True)`` (no pickled code)."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .._io import atomic_write, atomic_write_json
 
 __all__ = ["CHECKPOINT", "load_checkpoint", "load_model_state", "save_checkpoint", "write_json_atomic"]
 
 CHECKPOINT = "checkpoint.pt"
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (tensors, numbers, strings, lists, dicts) atomically."""
-    _atomic(Path(path), lambda fh: torch.save(state, fh))
+    atomic_write(path, lambda fh: torch.save(state, fh))
 
 
 def load_model_state(model: torch.nn.Module, state: dict[str, Any], where: str | Path) -> None:
@@ -59,5 +43,4 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False).encode()
-    _atomic(Path(path), lambda fh: fh.write(text))
+    atomic_write_json(path, obj)
