@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
+
+from vaecore._io import atomic_write
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,15 +101,7 @@ def run_preview(args: argparse.Namespace) -> int:
         grid[r * (h + 2) : r * (h + 2) + h, q * (w + 2) : q * (w + 2) + w] = img.transpose(1, 2, 0)
     arr = (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
     image = Image.fromarray(arr[:, :, 0] if c == 1 else arr)
-    folder = os.path.dirname(os.path.abspath(args.out))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        image.save(tmp, format="PNG")
-        os.replace(tmp, args.out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(args.out, lambda fh: image.save(fh, format="PNG"))
     print(f"wrote {len(x)} images of {args.name} to {args.out}")
     return 0
 
