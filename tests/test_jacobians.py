@@ -98,3 +98,76 @@ def test_bad_input(kwargs, exc, match):
     decoder, z = args.pop("decoder"), args.pop("z")
     with pytest.raises(exc, match=match):
         jacobians(decoder, z, **args)
+
+
+# ------------------------------------------------------------ layerwise forward mode vs jacfwd
+
+def _decoders():
+    from vaecore.models.base import Decoder
+    from vaecore.models.conv import conv_decoder
+    from vaecore.models.mlp import mlp_decoder
+
+    torch.manual_seed(1)
+    acts = [torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.Sigmoid(), torch.nn.LeakyReLU(0.2),
+            torch.nn.ELU(0.7), torch.nn.Softplus(beta=2.0, threshold=3.0)]
+    layers: list[torch.nn.Module] = [torch.nn.Linear(4, 12)]
+    for act in acts:
+        layers += [act, torch.nn.Linear(12, 12)]
+    every_act = torch.nn.Sequential(*layers, torch.nn.Linear(12, 2 * 3 * 3), torch.nn.Unflatten(1, (2, 3, 3)),
+                                    torch.nn.Conv2d(2, 3, 2, padding=1), torch.nn.Flatten()).double()
+    return {
+        "every-activation": (every_act, 4),
+        "vaecore-mlp-bernoulli": (Decoder(mlp_decoder(3, (20, 20), (1, 5, 5), "relu"), "bernoulli").double(), 3),
+        "vaecore-conv": (Decoder(conv_decoder(4, (1, 64, 64)), "gaussian").double(), 4),
+    }
+
+
+@pytest.mark.parametrize("name", ["every-activation", "vaecore-mlp-bernoulli", "vaecore-conv"])
+def test_layerwise_equals_jacfwd(name):
+    from vaecore._forward_mode import layerwise_plan
+
+    dec, d = _decoders()[name]
+    assert layerwise_plan(dec) is not None  # the fast path is taken for these decoders
+    z = torch.randn(7, d, dtype=torch.float64) * 2  # reaches both sides of every kink
+    fast = jacobians(dec, z, method="layerwise", chunk_size=3)
+    slow = jacobians(dec, z, method="jacfwd", chunk_size=3)
+    assert fast.shape == slow.shape
+    torch.testing.assert_close(fast, slow, rtol=1e-7, atol=1e-10)  # float64 rounding order only
+    torch.testing.assert_close(jacobians(dec, z, chunk_size=3), fast, rtol=0, atol=0)  # auto: layerwise
+
+
+def test_layerwise_matches_finite_differences_for_conv_transpose():
+    from vaecore.models.base import Decoder
+    from vaecore.models.conv import conv_decoder
+
+    torch.manual_seed(2)
+    dec = Decoder(conv_decoder(3, (3, 64, 64)), "bernoulli").double()
+    z = torch.randn(2, 3, dtype=torch.float64)
+    J = jacobians(dec, z, method="layerwise")
+    h = 1e-6
+    for j in range(3):
+        e = torch.zeros(3, dtype=torch.float64)
+        e[j] = h
+        with torch.no_grad():
+            fd = (torch.sigmoid(dec(z + e)) - torch.sigmoid(dec(z - e))).reshape(2, -1) / (2 * h)
+        torch.testing.assert_close(J[:, :, j], fd, rtol=1e-5, atol=1e-8)
+
+
+def test_unsupported_modules_fall_back_to_jacfwd():
+    from vaecore._forward_mode import layerwise_plan
+
+    class Square(torch.nn.Module):
+        def forward(self, x):
+            return x * x
+
+    dec = torch.nn.Sequential(torch.nn.Linear(2, 5), Square(), torch.nn.Linear(5, 3)).double()
+    assert layerwise_plan(dec) is None
+    assert layerwise_plan(lambda z: z) is None
+    z = torch.randn(4, 2, dtype=torch.float64)
+    torch.testing.assert_close(jacobians(dec, z), jacobians(dec, z, method="jacfwd"), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="method='layerwise' needs"):
+        jacobians(dec, z, method="layerwise")
+    with pytest.raises(ValueError, match="method"):
+        jacobians(dec, z, method="reverse")
+    inplace = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(inplace=True))
+    assert layerwise_plan(inplace) is None

@@ -18,11 +18,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from vaecore._forward_mode import layerwise_jacobian, layerwise_plan
 from vaecore._validation import check_int, check_option
 
 __all__ = ["jacobians"]
 
 _OF = ("mean", "logits")
+_METHODS = ("auto", "layerwise", "jacfwd")
 
 
 @functools.cache
@@ -74,6 +76,7 @@ def jacobians(
     *,
     chunk_size: int = 256,
     of: Literal["mean", "logits"] = "mean",
+    method: Literal["auto", "layerwise", "jacfwd"] = "auto",
 ) -> torch.Tensor:
     """Jacobians of a decoder at the rows of ``z``, batched with forward-mode autodiff.
 
@@ -92,6 +95,13 @@ def jacobians(
         ``"mean"``: the Jacobian of the decoder's mean output — ``sigmoid(logits)`` when
         ``decoder.likelihood == "bernoulli"`` (vaecore decoders carry ``.likelihood``), the raw
         output otherwise. ``"logits"``: the raw output.
+    method
+        ``"layerwise"``: push the ``d`` tangents through the layers of a sequential decoder
+        (``Linear``/``Conv2d``/``ConvTranspose2d``, element-wise activations, reshapes; see
+        :mod:`vaecore._forward_mode`), at the cost floor of ``d + 1`` forward passes;
+        ``"jacfwd"``: ``vmap(jacfwd)``, any decoder; ``"auto"`` (default): layerwise when the
+        decoder is built only of supported modules, else jacfwd. Both are forward-mode autodiff
+        and agree to float rounding.
 
     Returns
     -------
@@ -111,19 +121,30 @@ def jacobians(
     zt = _as_latents(z, decoder)
     squash = of == "mean" and getattr(decoder, "likelihood", None) == "bernoulli"
 
-    def single(point: torch.Tensor) -> torch.Tensor:
-        out = decoder(point.unsqueeze(0))
-        if squash:
-            out = torch.sigmoid(out)
-        return out.reshape(-1)
+    check_option(func, "method", method, _METHODS)
+    steps = layerwise_plan(decoder) if method != "jacfwd" else None
+    if method == "layerwise" and steps is None:
+        raise ValueError(
+            f"{func}: method='layerwise' needs a decoder made of nn.Sequential, Linear, Conv2d, "
+            "ConvTranspose2d, element-wise activations and reshapes; use method='jacfwd' or 'auto'"
+        )
+    if steps is not None:
+        def jac(points: torch.Tensor) -> torch.Tensor:
+            return layerwise_jacobian(steps, points, squash)
+    else:
+        def single(point: torch.Tensor) -> torch.Tensor:
+            out = decoder(point.unsqueeze(0))
+            if squash:
+                out = torch.sigmoid(out)
+            return out.reshape(-1)
 
-    _load_forward_ad_decompositions()
-    jac = torch.func.vmap(torch.func.jacfwd(single))
+        _load_forward_ad_decompositions()
+        jac = torch.func.vmap(torch.func.jacfwd(single))
     n = zt.shape[0]
     with torch.no_grad():
         first = jac(zt[:chunk])
         if first.shape[0] == n:
-            return first
+            return first.contiguous()
         # Preallocate once: peak memory = result + one chunk's work, no concatenation copy.
         out = first.new_empty((n, *first.shape[1:]))
         out[: first.shape[0]] = first
