@@ -212,14 +212,13 @@ class PairSampler:
         return PairIndices(idx1, idx2, label.astype(np.int64), f1, f2)
 
     def batch(self, n: int, device: Any = None) -> PairBatch:
-        """Draw ``n`` pairs and render them: one ``observations_at`` call on the sorted
-        distinct indices of both images (sequential reads for file-backed datasets)."""
+        """Draw ``n`` pairs and render them with one ``observations_at`` call on both images'
+        indices (file-backed datasets sort and deduplicate their reads themselves)."""
         import torch
 
         p = self.sample(n)
-        uniq, inverse = np.unique(np.concatenate([p.idx1, p.idx2]), return_inverse=True)
-        obs = np.asarray(self.ds.observations_at(uniq), dtype=np.float32)
-        x = torch.from_numpy(np.ascontiguousarray(obs[inverse.ravel()]))
+        obs = self.ds.observations_at(np.concatenate([p.idx1, p.idx2]))
+        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
         label = torch.from_numpy(p.label)
         if device is not None:
             x, label = x.to(device), label.to(device)
