@@ -334,3 +334,14 @@ def test_bad_input(dsprites, tmp_path):
     with pytest.raises(ValueError, match="needs >= 2 factors"):
         pairs(one, "dlib-k")
     assert (pairs(one, "change", seed=0).sample(10).label == 0).all()
+
+
+def test_grid_negatives_share_the_checkpointed_generator(dsprites):
+    a, b = pairs(dsprites, "laplace", seed=3), pairs(dsprites, "laplace", seed=3)
+    a.sample(8)
+    neg = a.sample_grid(1000)
+    assert neg.min() >= 0 and neg.max() < len(dsprites) and len(np.unique(neg)) > 990
+    b.sample(8)
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(a.sample_grid(16), b.sample_grid(16))
+    np.testing.assert_array_equal(a.render(neg[:4]).numpy(), dsprites.observations_at(neg[:4]))

@@ -24,7 +24,8 @@ factor's number of values, n = the number of factors):
 ``"dlib-k"`` — Ada-GVAE (google-research/disentanglement_lib
     ``methods/weak/train_weak_lib.py``, ``simple_dynamics``): k_obs = U{1..n−1} when
     ``k=-1``; m = 1 or k_obs with probability ½ each; m distinct factors are resampled
-    uniformly (the old value is possible, so a pair can be identical). Label: one of the m
+    uniformly (the old value is possible, so a pair can be identical: exactly P = .07479 on
+    dSprites, .07581 on Shapes3D; SPEC-ch4 §2 prints .0749 / .0759). Label: one of the m
     resampled factors (the last drawn, dlib's ``return_index=True``).
 ``"share"`` / ``"change"`` — the weak GAN of Shu et al. 2020 (google-research
     ``weak_disentangle/datasets.py``, ``sample_match_factors``): i = U{0..n−1}; share: the
@@ -211,17 +212,30 @@ class PairSampler:
         self.n_drawn += n
         return PairIndices(idx1, idx2, label.astype(np.int64), f1, f2)
 
+    def sample_grid(self, n: int) -> np.ndarray:
+        """``n`` indices uniform on the whole grid from the sampler's own generator (PCL's
+        negatives x*, SPEC-ch4 §4), so they are part of the checkpointed state too."""
+        n = check_int("PairSampler.sample_grid", "n", n, minimum=0)
+        return self.rng.integers(0, self.n_grid, size=n, dtype=np.int64)
+
+    def render(self, indices: Any, device: Any = None) -> Any:
+        """Observations of grid ``indices`` as one float32 tensor ``(n, *observation_shape)``."""
+        import torch
+
+        obs = self.ds.observations_at(indices)
+        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+        return x if device is None else x.to(device)
+
     def batch(self, n: int, device: Any = None) -> PairBatch:
         """Draw ``n`` pairs and render them with one ``observations_at`` call on both images'
         indices (file-backed datasets sort and deduplicate their reads themselves)."""
         import torch
 
         p = self.sample(n)
-        obs = self.ds.observations_at(np.concatenate([p.idx1, p.idx2]))
-        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+        x = self.render(np.concatenate([p.idx1, p.idx2]), device)
         label = torch.from_numpy(p.label)
         if device is not None:
-            x, label = x.to(device), label.to(device)
+            label = label.to(device)
         return PairBatch(x[:n], x[n:], label, self.kind, p)
 
     def state_dict(self) -> dict[str, Any]:
