@@ -102,8 +102,8 @@ class Subgrid(GridDataset):
             size = int(base.factor_sizes[j])  # type: ignore[arg-type]
             if not 0 <= v < size:
                 what = "category" if base.factor_kinds[j] == "categorical" else "class index"
-                raise ValueError(f"{func}: fixed[{key!r}] must be a {what} of {base.name!r}'s "
-                                 f"factor {key!r}, i.e. an int in [0, {size}); got {v}")
+                raise ValueError(f"{func}: fixed[{key!r}] must be a {what} of factor {key!r} "
+                                 f"of {base.name!r}, i.e. an int in [0, {size}); got {v}")
             classes[j] = v
         free = np.flatnonzero(classes < 0)
         if free.size == 0:
