@@ -15,6 +15,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from vaecore import datasets
@@ -345,3 +347,33 @@ def test_grid_negatives_share_the_checkpointed_generator(dsprites):
     b.load_state_dict(a.state_dict())
     np.testing.assert_array_equal(a.sample_grid(16), b.sample_grid(16))
     np.testing.assert_array_equal(a.render(neg[:4]).numpy(), dsprites.observations_at(neg[:4]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(PAIR_KINDS), seed=st.integers(0, 2**32), n=st.integers(0, 300),
+       name=st.sampled_from(["dsprites", "shapes3d"]), k=st.integers(-1, 5),
+       rate=st.floats(0.05, 20))
+def test_invariants_any_seed(kind, seed, n, name, k, rate):
+    """Structural invariants of every kind for any seed, size, k and rate."""
+    ds = datasets.load(name)
+    p = pairs(ds, kind, seed=seed, k=-1 if k == 0 else k, rate=rate).sample(n)
+    sizes = np.asarray(ds.factor_sizes)
+    assert p.factors2.shape == (n, ds.n_factors) and (p.factors2 >= 0).all()
+    assert (p.factors2 < sizes).all()
+    np.testing.assert_array_equal(ds.factors_to_index(p.factors2), p.idx2)
+    np.testing.assert_array_equal(ds.index_to_factors(p.idx1), p.factors1)
+    differ = p.factors2 != p.factors1
+    if kind == "laplace":
+        assert differ.any(axis=1).all() and not differ[:, list(ds.categorical)].any()
+        np.testing.assert_array_equal(differ.sum(axis=1), p.label)
+    elif kind == "uniform-k":
+        np.testing.assert_array_equal(differ.sum(axis=1), p.label)
+        assert ((p.label == k) if k > 0 else ((p.label >= 1) & (p.label < ds.n_factors))).all()
+    elif kind == "dlib-k":
+        assert (differ.sum(axis=1) <= (k if k > 0 else ds.n_factors - 1)).all()
+    elif kind == "change":
+        assert differ.sum(axis=1).max(initial=0) <= 1
+        rows = differ.any(axis=1)
+        np.testing.assert_array_equal(np.argmax(differ[rows], axis=1), p.label[rows])
+    else:
+        assert not differ[np.arange(n), p.label].any()
