@@ -73,7 +73,9 @@ def _inputs(codes: Any, factor_cyclic: Any, factor_linear: Any, groups: Any):
     return z, np.stack(cols[:2], axis=1), cols[2]
 
 
-def _m_matrices(z: np.ndarray, w: np.ndarray, n_bins: int, backend: str, g: Any) -> tuple[np.ndarray, np.ndarray]:
+def _m_matrices(
+    z: np.ndarray, w: np.ndarray, n_bins: int, backend: str, g: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """(M_cartesian, M_polar), each (2 codes, 2 factors), of one group."""
     if z.shape[0] < 2:
         raise ValueError(f"{_FUNC}: every group must hold at least 2 samples; got 1 in group {g}")

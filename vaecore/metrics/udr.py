@@ -72,7 +72,9 @@ def _runs(codes: Any, kl: Any) -> tuple[list[np.ndarray], list[np.ndarray] | Non
             )
         codes = list(arr)
     if not isinstance(codes, Sequence) or isinstance(codes, (str, bytes)):
-        raise TypeError(f"{_FUNC}: codes must be a sequence of arrays, one per run; got {type(codes).__name__}")
+        raise TypeError(
+            f"{_FUNC}: codes must be a sequence of arrays, one per run; got {type(codes).__name__}"
+        )
     if len(codes) < 2:
         raise ValueError(f"{_FUNC}: codes must hold at least 2 runs (UDR compares runs); got {len(codes)}")
     runs = [check_array(_FUNC, f"codes[{m}]", c, ndim=2, min_rows=2) for m, c in enumerate(codes)]
@@ -99,7 +101,10 @@ def _runs(codes: Any, kl: Any) -> tuple[list[np.ndarray], list[np.ndarray] | Non
     kls = [check_array(_FUNC, f"kl[{m}]", k, ndim=1) for m, k in enumerate(kl)]
     for m, k in enumerate(kls):
         if k.shape[0] != runs[0].shape[1]:
-            raise ValueError(f"{_FUNC}: kl[{m}] must have {runs[0].shape[1]} entries (one per latent); got {k.shape[0]}")
+            raise ValueError(
+                f"{_FUNC}: kl[{m}] must have {runs[0].shape[1]} entries (one per latent); "
+                f"got {k.shape[0]}"
+            )
     return runs, kls
 
 
