@@ -8,7 +8,8 @@ import pytest
 
 from vaecore.metrics import embedding_geometry
 
-# a 150-image sub-grid as in §7: orientation (15 values, cyclic) x wall hue (10 values)
+# 150 points as a §7 sub-grid: a cyclic factor with 15 values (the role of wall hue in
+# §4.3.6) x a linear one with 10 values (orientation)
 CYC, LIN = (a.ravel().astype(float) for a in np.meshgrid(np.arange(15), np.arange(10), indexing="ij"))
 
 

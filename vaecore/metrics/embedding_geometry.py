@@ -1,6 +1,7 @@
 """Polar-vs-cartesian embedding detector for two latents and two factors (SPEC-ch4 §7;
-thesis §4.3.6, beyond the thesis: the claim that disentangled β-VAE runs embed wall hue ×
-orientation on a grid and entangled ones on rings, made a number)."""
+beyond the thesis: §4.3.6's claim that disentangled β-VAE runs embed wall hue × orientation
+on a grid ("cartesian") and entangled ones with the hue as the angle and the orientation as
+the radius, made a number)."""
 
 from __future__ import annotations
 
@@ -133,8 +134,8 @@ def embedding_geometry(
     codes : array (n_samples, 2)
         The two latents.
     factor_cyclic, factor_linear : array (n_samples,)
-        The two factors' values (e.g. orientation and wall hue); the detector does not
-        use which one is cyclic, it only names them in the result.
+        The two factors' values (e.g. wall hue, a cyclic quantity, and orientation); the
+        detector does not use which one is cyclic, it only names them in the result.
     groups : array (n_samples,), optional
         Group label of each sample; M is computed per group and averaged. None: one group.
     n_bins : int
