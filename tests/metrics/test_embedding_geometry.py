@@ -31,6 +31,29 @@ def rotated_grid_codes(seed: int = 0) -> np.ndarray:
     return _jitter(np.sqrt(0.5) * np.c_[g[:, 0] - g[:, 1], g[:, 0] + g[:, 1]], seed)
 
 
+def _layout(n_cyc: int, n_lin: int):
+    cyc, lin = np.meshgrid(np.arange(n_cyc), np.arange(n_lin), indexing="ij")
+    cyc, lin = cyc.ravel().astype(float), lin.ravel().astype(float)
+    theta, r = 2 * np.pi * cyc / n_cyc, 1.0 + lin / (n_lin - 1)
+    grid = np.c_[2 * cyc / (n_cyc - 1) - 1, 2 * lin / (n_lin - 1) - 1]
+    codes = {
+        "ring": np.c_[r * np.cos(theta), r * np.sin(theta)],
+        "grid": grid,
+        "rotated": np.sqrt(0.5) * np.c_[grid[:, 0] - grid[:, 1], grid[:, 0] + grid[:, 1]],
+    }
+    return cyc, lin, {k: _jitter(v, 1) for k, v in codes.items()}
+
+
+@pytest.mark.parametrize("shape", [(10, 15), (15, 10), (8, 8)], ids=str)
+def test_check7_on_other_grid_shapes(shape):
+    cyc, lin, codes = _layout(*shape)
+    ring = embedding_geometry(codes["ring"], cyc, lin)
+    assert ring.value >= 0.3 and ring.label == "polar" and ring.angular_factor == "cyclic"
+    grid = embedding_geometry(codes["grid"], cyc, lin)
+    assert grid.value <= -0.3 and grid.label == "cartesian"
+    assert embedding_geometry(codes["rotated"], cyc, lin).label == "mixed"
+
+
 @pytest.mark.parametrize("backend", ["native", "reference"])
 def test_check7_ring_is_polar_with_the_cyclic_factor_as_angle(backend):
     res = embedding_geometry(ring_codes(), CYC, LIN, backend=backend)
