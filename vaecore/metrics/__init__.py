@@ -15,6 +15,23 @@ from vaecore.metrics.polarized import (
 )
 from vaecore.metrics.sampling import sample_codes
 from vaecore.metrics.sap import SAPResult, sap
+from vaecore.metrics.modularity_explicitness import (
+    ModularityExplicitnessResult,
+    modularity_explicitness,
+)
+from vaecore.metrics.irs import IRSResult, irs
+from vaecore.metrics.unsupervised import (
+    GaussianTCResult,
+    GaussianWassersteinResult,
+    LatentMutualInfoResult,
+    UnsupervisedResult,
+    gaussian_total_correlation,
+    gaussian_wasserstein_correlation,
+    latent_mutual_info,
+    unsupervised_scores,
+)
+from vaecore.metrics.udr import UDRResult, gaussian_kl_per_latent, udr
+from vaecore.metrics.embedding_geometry import EmbeddingGeometryResult, embedding_geometry
 
 __all__: list[str] = [
     "ActiveUnitsResult",
@@ -39,4 +56,21 @@ __all__: list[str] = [
     "sample_codes",
     "sap",
     "score_representation",
+    "ModularityExplicitnessResult",
+    "modularity_explicitness",
+    "IRSResult",
+    "irs",
+    "GaussianTCResult",
+    "GaussianWassersteinResult",
+    "LatentMutualInfoResult",
+    "UnsupervisedResult",
+    "gaussian_total_correlation",
+    "gaussian_wasserstein_correlation",
+    "latent_mutual_info",
+    "unsupervised_scores",
+    "UDRResult",
+    "gaussian_kl_per_latent",
+    "udr",
+    "EmbeddingGeometryResult",
+    "embedding_geometry",
 ]
