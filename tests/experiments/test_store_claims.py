@@ -170,12 +170,14 @@ def _alive(pid: int) -> bool:
     return stat[stat.rfind(")") + 2:].split()[0] not in ("Z", "X")
 
 
-def _cli(args: list[str], **env: str) -> subprocess.Popen:
+def _cli(args: list[str], err: Path, **env: str) -> subprocess.Popen:
+    """``python -m vaecore ARGS`` in the background, its stderr into the file ``err``."""
     root = str(HERE.parents[1])
     environ = {**os.environ, "OMP_NUM_THREADS": "1", **env,
                "PYTHONPATH": os.pathsep.join([str(HERE), root, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "vaecore", *args], env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with err.open("w") as fh:
+        return subprocess.Popen([sys.executable, "-m", "vaecore", *args], env=environ,
+                                stdout=subprocess.DEVNULL, stderr=fh)
 
 
 @pytest.mark.slow
@@ -186,11 +188,12 @@ def test_kill_9_of_pool_driver_leaves_no_worker_and_rerun_reclaims(tmp_path, fau
 
     config, log = faulty
     out = tmp_path / "out"
-    driver = _cli(["sweep", str(config), "--quick", "--workers", "2", "--out", str(out)],
+    err = tmp_path / "driver.err"
+    driver = _cli(["sweep", str(config), "--quick", "--workers", "2", "--out", str(out)], err,
                   STORE_FAKE_SLEEP="60")
     deadline = time.monotonic() + 120
     while not (log.is_file() and len(log.read_text().splitlines()) >= 2):
-        assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+        assert driver.poll() is None and time.monotonic() < deadline, err.read_text()
         time.sleep(0.2)
     family = _descendants(driver.pid)
     assert len(family) >= 2  # both workers (and multiprocessing's helper) are its children
@@ -215,10 +218,10 @@ def test_two_drivers_on_one_out_execute_each_run_once(tmp_path, faulty):
     config, log = faulty
     out = tmp_path / "out"
     args = ["sweep", str(config), "--out", str(out)]  # thesis scale: 3 seeds x 2 variants
-    drivers = [_cli(args, STORE_FAKE_SLEEP="1") for _ in range(2)]
-    for d in drivers:
-        _, err = d.communicate(timeout=300)
-        assert d.returncode == 0, err
+    errs = [tmp_path / f"driver{i}.err" for i in range(2)]
+    drivers = [_cli(args, err, STORE_FAKE_SLEEP="1") for err in errs]
+    for d, err in zip(drivers, errs):
+        assert d.wait(timeout=300) == 0, err.read_text()
     entries = [line.split() for line in log.read_text().splitlines()]
     assert sorted((x, s) for x, s, _ in entries) == sorted(
         (x, str(s)) for x in ("0.0", "10.0") for s in range(3))  # each run exactly once
