@@ -96,8 +96,10 @@ class ProcessPoolExecutor:
         self.workers = workers
         self.threads = threads
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._pool_thread = 0
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
+        self._pool_thread = threading.get_ident()
         return cf.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -109,6 +111,8 @@ class ProcessPoolExecutor:
     def run(self, tasks: Iterable[Task], on_start: OnStart) -> Iterator[dict]:
         queue = list(tasks)
         queue.reverse()
+        if self._pool is not None and self._pool_thread != threading.get_ident():
+            self.close()  # its workers die with the thread that spawned them (PR_SET_PDEATHSIG)
         self._pool = self._pool or self._new_pool()
         running: dict[cf.Future, Task] = {}
         try:
