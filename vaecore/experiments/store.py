@@ -215,27 +215,6 @@ class ResultsStore:
                 "AND owner IS ?", (rid, holder)).rowcount == 1]
         return done
 
-    def put_experiment(self, name: str, record: dict) -> None:
-        """Store (replace) the JSON-able record of experiment ``name``: title, report layout,
-        metrics, thesis values."""
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"ResultsStore.put_experiment: name must be a non-empty str; got {name!r}")
-        if not isinstance(record, dict):
-            raise TypeError(f"ResultsStore.put_experiment: record must be a dict; got {type(record).__name__}")
-        payload = canonical_json(record)
-        with self._transaction() as cur:
-            cur.execute("INSERT INTO experiments (name, record, updated_at) VALUES (?, ?, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET record=excluded.record, "
-                        "updated_at=excluded.updated_at", (name, payload, _now()))
-
-    def experiment_records(self) -> dict[str, dict]:
-        """Every experiment's record by name, in order of first insertion (a read-only store of
-        schema 0 gives the records of its ``experiments.json`` side file)."""
-        if not self._has_experiments:
-            return legacy_records(self.path)
-        rows = self._conn.execute("SELECT name, record FROM experiments ORDER BY rowid").fetchall()
-        return {name: json.loads(record) for name, record in rows}
-
     def mark_done(self, rid: str, metrics: Mapping[str, Any], artifacts: str | None = None) -> None:
         """Record a finished run with its metrics (JSON) and artifacts path."""
         payload = canonical_json(dict(metrics))
@@ -278,18 +257,12 @@ class ResultsStore:
         """All runs, optionally filtered, in insertion order."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"ResultsStore.runs: status must be one of {STATUSES}; got {status!r}")
+        where = [(c, v) for c, v in (("experiment", experiment), ("status", status)) if v is not None]
         query = f"SELECT {self._COLUMNS} FROM runs"
-        clauses, args = [], []
-        if experiment is not None:
-            clauses.append("experiment=?")
-            args.append(experiment)
-        if status is not None:
-            clauses.append("status=?")
-            args.append(status)
-        if clauses:
-            query += " WHERE " + " AND ".join(clauses)
-        query += " ORDER BY rowid"
-        return [self._record(r) for r in self._conn.execute(query, args).fetchall()]
+        if where:
+            query += " WHERE " + " AND ".join(f"{c}=?" for c, _ in where)
+        rows = self._conn.execute(query + " ORDER BY rowid", [v for _, v in where]).fetchall()
+        return [self._record(r) for r in rows]
 
     def experiments(self) -> list[str]:
         """Experiment names present, in order of first insertion."""
@@ -310,6 +283,28 @@ class ResultsStore:
             out[status] = int(n)
         return out
 
+
+    # -- experiment records (the report's layouts) ----------------------------------
+    def put_experiment(self, name: str, record: dict) -> None:
+        """Store (replace) the JSON-able record of experiment ``name``: title, report layout,
+        metrics, thesis values."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"ResultsStore.put_experiment: name must be a non-empty str; got {name!r}")
+        if not isinstance(record, dict):
+            raise TypeError(f"ResultsStore.put_experiment: record must be a dict; got {type(record).__name__}")
+        payload = canonical_json(record)
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO experiments (name, record, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET record=excluded.record, "
+                        "updated_at=excluded.updated_at", (name, payload, _now()))
+
+    def experiment_records(self) -> dict[str, dict]:
+        """Every experiment's record by name, in order of first insertion (a read-only store of
+        schema 0 gives the records of its ``experiments.json`` side file)."""
+        if not self._has_experiments:
+            return legacy_records(self.path)
+        rows = self._conn.execute("SELECT name, record FROM experiments ORDER BY rowid").fetchall()
+        return {name: json.loads(record) for name, record in rows}
 
 def is_store(path: str | Path) -> bool:
     """Whether ``path`` is (or is a directory holding) a results store."""
