@@ -59,7 +59,8 @@ def metric_list(text: str) -> str:
     """Argument type of ``--metrics``: ``"dto, ds"`` → ``"dto,ds"``; refuses a list without names."""
     names = [m.strip() for m in text.split(",") if m.strip()]
     if not names:
-        raise argparse.ArgumentTypeError(f"expected comma-separated metric names such as dto,ds; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated metric names such as dto,ds; got {text!r}")
     return ",".join(names)
 
 

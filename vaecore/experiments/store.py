@@ -34,8 +34,8 @@ from typing import Any
 from vaecore.experiments.claims import owner_alive, owner_token
 from vaecore.experiments.store_schema import SCHEMA_VERSION, StoreError, legacy_records, open_store
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "STATUSES", "ResultsStore", "RunRecord", "StoreError", "canonical_json",
-           "is_store", "run_id"]
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "STATUSES", "ResultsStore", "RunRecord", "StoreError",
+           "canonical_json", "is_store", "run_id"]
 
 STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed")
 DB_NAME = "results.sqlite"
@@ -291,7 +291,8 @@ class ResultsStore:
         if not isinstance(name, str) or not name:
             raise ValueError(f"ResultsStore.put_experiment: name must be a non-empty str; got {name!r}")
         if not isinstance(record, dict):
-            raise TypeError(f"ResultsStore.put_experiment: record must be a dict; got {type(record).__name__}")
+            raise TypeError("ResultsStore.put_experiment: record must be a dict; "
+                            f"got {type(record).__name__}")
         payload = canonical_json(record)
         with self._transaction() as cur:
             cur.execute("INSERT INTO experiments (name, record, updated_at) VALUES (?, ?, ?) "

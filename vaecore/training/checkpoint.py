@@ -13,7 +13,8 @@ import torch
 
 from .._io import atomic_write, atomic_write_json
 
-__all__ = ["CHECKPOINT", "REQUIRED_KEYS", "CheckpointError", "load_checkpoint", "load_model_state", "save_checkpoint", "write_json_atomic"]
+__all__ = ["CHECKPOINT", "REQUIRED_KEYS", "CheckpointError", "load_checkpoint", "load_model_state",
+           "save_checkpoint", "write_json_atomic"]
 
 CHECKPOINT = "checkpoint.pt"
 # keys every checkpoint written by the training loop holds
