@@ -92,7 +92,7 @@ def test_unwritable_store_opens_readonly_automatically(v0, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix" or not shutil.which("setpriv"), reason="needs setpriv")
-def test_store_in_readonly_folder_is_read_by_another_user():
+def test_store_in_readonly_folder_is_read_and_reported_by_another_user():
     """As a user who may not write the folder (root ignores permissions, so use setpriv)."""
     top = Path(tempfile.mkdtemp())
     try:
@@ -103,9 +103,14 @@ def test_store_in_readonly_folder_is_read_by_another_user():
             p.chmod(0o444)
         (top / "s").chmod(0o555)
         top.chmod(0o755)
+        (top / "rep").mkdir(mode=0o777)
+        (top / "rep").chmod(0o777)
         code = ("from vaecore.experiments.store import ResultsStore as S\n"
                 f"s = S({str(top / 's')!r})\n"
-                "print(s.readonly, s.counts()['done'], sorted(s.experiment_records()))\n")
+                "print(s.readonly, s.counts()['done'], sorted(s.experiment_records()))\n"
+                "from vaecore.cli import main\n"
+                f"raise SystemExit(main(['report', {str(top / 's')!r}, '--no-figures', "
+                f"'--out', {str(top / 'rep')!r}]))\n")
         root = str(Path(__file__).resolve().parents[2])
         cmd = [sys.executable, "-c", code]
         if os.geteuid() == 0:
@@ -114,6 +119,7 @@ def test_store_in_readonly_folder_is_read_by_another_user():
                               env={**os.environ, "PYTHONPATH": root, "HOME": "/"})
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split("\n")[0] == "True 3 ['extra', 'tiny']"
+        assert "### Tiny fake experiment" in proc.stdout  # reported from the read-only store
     finally:
         for p in [top, *top.rglob("*")]:
             p.chmod(0o755)
