@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from vaecore.cli import metric_list
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -13,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compute metrics of the run in DIR and store them in DIR/metrics.json.",
     )
     p.add_argument("dir", help="run folder written by `vaecore train`")
-    p.add_argument("--metrics", default="dto,ds", help="comma-separated metric names (default dto,ds)")
+    p.add_argument("--metrics", default="dto,ds", type=metric_list,
+                   help="comma-separated metric names (default dto,ds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-points", type=int, default=None, dest="n_points")
     p.add_argument("--json", action="store_true", help="print one JSON object, one key per metric")

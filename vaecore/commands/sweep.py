@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vaecore.cli import nonempty_path
 from vaecore.experiments import (
     ResultsStore,
     make_executor,
@@ -13,7 +14,7 @@ from vaecore.experiments import (
     resolve_experiments,
     sweep,
 )
-from vaecore.experiments.executors import BACKENDS
+from vaecore.experiments.executors import EXECUTORS
 from vaecore.report.tables import record_layouts
 
 EXIT_RUNS_FAILED = 3
@@ -23,8 +24,11 @@ def add_execution_args(p: argparse.ArgumentParser, *, default_workers: int = 1) 
     """Options shared by ``sweep`` and ``reproduce``."""
     p.add_argument("--seeds", type=int, default=None,
                    help="number of seeds 0..N-1 (default: the config's, per scale)")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="local (sequential or process pool) or ray (optional extra)")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="where runs execute: local (default; sequential or a process pool) or "
+                        "ray (optional extra)")
+    p.add_argument("--backend", choices=EXECUTORS, default=None, dest="backend_alias",
+                   help="deprecated name of --executor")
     p.add_argument("--workers", type=int, default=None,
                    help=f"runs in flight at once (local: default {default_workers}, >1 = a process "
                         "pool; ray: default = the cluster's CPUs / --threads)")
@@ -34,7 +38,19 @@ def add_execution_args(p: argparse.ArgumentParser, *, default_workers: int = 1) 
                    help="Ray cluster address to join (default: a local Ray bound to 127.0.0.1)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a run parameter in every run (TOML value), e.g. --set steps=100")
-    p.add_argument("--out", required=True, type=Path, help="output directory (store + artifacts)")
+    p.add_argument("--out", required=True, type=nonempty_path,
+                   help="output directory (store + artifacts)")
+
+
+def executor_name(args: argparse.Namespace) -> str:
+    """``--executor``, or the deprecated ``--backend`` (with a warning on stderr)."""
+    alias = getattr(args, "backend_alias", None)
+    if alias is None:
+        return args.executor or "local"
+    print("vaecore: warning: --backend is deprecated; use --executor", file=sys.stderr)
+    if args.executor not in (None, alias):
+        raise ValueError(f"--executor {args.executor} and --backend {alias} disagree; give --executor only")
+    return alias
 
 
 def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
@@ -44,11 +60,11 @@ def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
     for spec in specs:
         runs += spec.expand(scale=scale, seeds=args.seeds, overrides=overrides)
     record_layouts(args.out, specs, runs)
+    name = executor_name(args)
     workers = args.workers
-    if workers is None and args.backend == "local":
+    if workers is None and name == "local":
         workers = args.default_workers
-    executor = make_executor(args.backend, workers=workers, address=args.address,
-                             threads=args.threads)
+    executor = make_executor(name, workers=workers, address=args.address, threads=args.threads)
     try:
         with ResultsStore(args.out) as store:
             result = sweep(runs, store, executor=executor, out=args.out)
@@ -77,7 +93,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_utf8(config: str) -> None:
+    """Refuse a config file that is not UTF-8 text, naming it (TOML decoders do not)."""
+    path = Path(config)
+    if path.is_file():
+        try:
+            path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"sweep: config {config!r} is not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start})") from None
+
+
 def run(args: argparse.Namespace) -> int:
+    check_utf8(args.config)
     specs = resolve_experiments(args.config)
     failed = run_sweeps(specs, args, scale=args.scale)
     return EXIT_RUNS_FAILED if failed else 0

@@ -6,6 +6,12 @@ import argparse
 import json
 from typing import Any
 
+from vaecore.cli import nonempty_path
+
+# latent dimensions above this are refused before a model is built (the thesis's models use
+# 2-10; a dimension in the millions would otherwise fail inside torch's allocator)
+MAX_LATENT_DIM = 1024
+
 
 def _value(text: str) -> Any:
     try:
@@ -36,11 +42,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="TOML (or JSON) file with TrainConfig keys")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any TrainConfig key; VALUE is parsed as JSON when possible")
-    p.add_argument("--out", required=True, help="run folder (config.json, checkpoint.pt, run.json)")
+    p.add_argument("--out", required=True, type=nonempty_path,
+                   help="run folder (config.json, checkpoint.pt, run.json)")
     p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
     p.add_argument("--overwrite", action="store_true", help="with --no-resume: start over in DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _load_config(cls, path: str):
+    """``TrainConfig`` from a TOML or JSON file; every decoding or content error names the file."""
+    try:
+        return cls.from_json(path) if path.endswith(".json") else cls.from_toml(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"train: config {path!r} is not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start})") from None
+    except (ValueError, TypeError) as exc:  # JSON/TOML syntax, unknown keys, bad values
+        raise ValueError(f"train: config {path!r}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         key, text = item.split("=", 1)
         overrides[key.strip()] = _value(text)
     if args.config:
-        base = TrainConfig.from_json(args.config) if args.config.endswith(".json") else TrainConfig.from_toml(args.config)
+        base = _load_config(TrainConfig, args.config)
         if args.dataset:
             overrides["dataset"] = args.dataset
         if "steps" in overrides and "epochs" not in overrides:
@@ -68,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.preset(args.dataset, scale=args.scale, **overrides)
     else:
         raise ValueError("train: give --dataset (a preset) or --config FILE")
+    if config.latent_dim > MAX_LATENT_DIM:
+        raise ValueError(f"train: latent_dim must be at most {MAX_LATENT_DIM} (the thesis's models "
+                         f"use 2-10 latents); got {config.latent_dim}")
     try:
         result = train(config, out=args.out, resume=not args.no_resume, overwrite=args.overwrite,
                        progress=not args.quiet)

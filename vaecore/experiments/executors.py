@@ -1,8 +1,9 @@
 """Executors: where the runs of a sweep execute (SPEC §6).
 
 Every executor takes task dicts (plain JSON-able data: id, runner name, params,
-seed, metrics, artifacts path), calls ``on_start(task)`` when a task is handed to
-a worker, and yields one result dict per task as it completes. Workers never
+seed, metrics, artifacts path), calls ``on_start(task)`` before a task is handed to
+a worker — a ``False`` answer (the run is claimed by another driver) skips the task,
+which then yields nothing — and yields one result dict per task as it completes. Workers never
 touch the results store: the driver (:func:`vaecore.experiments.runner.sweep`)
 alone writes it. At most ``workers`` tasks are in flight, so a killed sweep
 loses at most that many runs.
@@ -10,7 +11,8 @@ loses at most that many runs.
 * :class:`SequentialExecutor` — in this process, one run after the other.
 * :class:`ProcessPoolExecutor` — ``workers`` spawned processes, each with
   ``torch`` limited to ``threads`` threads (tiny models are overhead-bound, so
-  two single-threaded workers beat one two-threaded one on 2 cores).
+  two single-threaded workers beat one two-threaded one on 2 cores); the workers
+  exit when the driver dies (:mod:`.worker_process`).
 * :class:`RayExecutor` — Ray tasks (optional extra ``ray``). Without an address it
   starts a local Ray instance bound to 127.0.0.1; with one it joins that cluster.
 """
@@ -21,16 +23,20 @@ import concurrent.futures as cf
 import json
 import multiprocessing
 import os
+import threading
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from vaecore.experiments.runfns import resolve_runner
+from vaecore.experiments.worker_process import init_worker
 
 Task = dict[str, Any]
-OnStart = Callable[[Task], None]
+OnStart = Callable[[Task], "bool | None"]
 
-BACKENDS: tuple[str, ...] = ("local", "ray")
+EXECUTORS: tuple[str, ...] = ("local", "ray")
+BACKENDS = EXECUTORS  # deprecated name (sweeps' "backend" is now their "executor")
 
 
 def execute_one(task: Task) -> dict:
@@ -74,21 +80,11 @@ class SequentialExecutor:
 
     def run(self, tasks: Iterable[Task], on_start: OnStart) -> Iterator[dict]:
         for task in tasks:
-            on_start(task)
-            yield execute_one(task)
+            if on_start(task) is not False:
+                yield execute_one(task)
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _init_worker(threads: int) -> None:
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
 
 
 class ProcessPoolExecutor:
@@ -100,26 +96,33 @@ class ProcessPoolExecutor:
         self.workers = workers
         self.threads = threads
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._pool_thread = 0
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
+        self._pool_thread = threading.get_ident()
         return cf.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.threads,),
+            initializer=init_worker,
+            initargs=(self.threads, os.getpid(),
+                      threading.current_thread() is threading.main_thread()),
         )
 
     def run(self, tasks: Iterable[Task], on_start: OnStart) -> Iterator[dict]:
         queue = list(tasks)
         queue.reverse()
+        if self._pool is not None and self._pool_thread != threading.get_ident():
+            self.close()  # its workers die with the thread that spawned them (PR_SET_PDEATHSIG)
         self._pool = self._pool or self._new_pool()
         running: dict[cf.Future, Task] = {}
         try:
             while queue or running:
                 while queue and len(running) < self.workers:
                     task = queue.pop()
-                    on_start(task)
-                    running[self._pool.submit(execute_one, task)] = task
+                    if on_start(task) is not False:
+                        running[self._pool.submit(execute_one, task)] = task
+                if not running:
+                    break
                 finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 broken = False
                 for fut in finished:
@@ -191,7 +194,7 @@ class RayExecutor:
             import ray
         except ImportError:
             raise RuntimeError(
-                "RayExecutor: the Ray backend needs the optional extra: pip install 'vaecore[ray]'"
+                "RayExecutor: the Ray executor needs the optional extra: pip install 'vaecore[ray]'"
             ) from None
         self._ray = ray
         self._owns = False
@@ -222,8 +225,10 @@ class RayExecutor:
             while queue or running:
                 while queue and len(running) < self.workers:
                     task = queue.pop()
-                    on_start(task)
-                    running[self._remote.remote(task, self.threads)] = task
+                    if on_start(task) is not False:
+                        running[self._remote.remote(task, self.threads)] = task
+                if not running:
+                    break
                 ready, _ = ray.wait(list(running), num_returns=1)
                 for ref in ready:
                     task = running.pop(ref)
@@ -242,26 +247,32 @@ class RayExecutor:
 
 
 def _ray_task(task: Task, threads: int) -> dict:
-    _init_worker(threads)
+    init_worker(threads)
     return execute_one(task)
 
 
-def make_executor(backend: str = "local", *, workers: int | None = 1,
-                  address: str | None = None, threads: int = 1):
+def make_executor(executor: str = "local", *, workers: int | None = 1,
+                  address: str | None = None, threads: int = 1, backend: str | None = None):
     """An executor by name: ``local`` (sequential when ``workers == 1``) or ``ray``.
 
     ``workers=None`` means 1 locally and the cluster's CPUs / ``threads`` on Ray.
+    ``backend=`` is the deprecated name of ``executor`` (it warns).
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"make_executor: backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if backend is not None:
+        warnings.warn("make_executor: backend= is deprecated; use executor=", DeprecationWarning,
+                      stacklevel=2)
+        executor = backend
+    if executor not in EXECUTORS:
+        raise ValueError(f"make_executor: executor must be one of {', '.join(EXECUTORS)}; "
+                         f"got {executor!r}")
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"make_executor: threads must be a positive integer; got {threads!r}")
-    if workers is None and backend == "local":
+    if workers is None and executor == "local":
         workers = 1
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"make_executor: workers must be a positive integer; got {workers!r}")
-    if backend == "ray":
+    if executor == "ray":
         return RayExecutor(address, workers=workers, threads=threads)
     if address is not None:
-        raise ValueError("make_executor: address is only meaningful with backend='ray'")
+        raise ValueError("make_executor: address is only meaningful with executor='ray'")
     return SequentialExecutor() if workers == 1 else ProcessPoolExecutor(workers, threads=threads)

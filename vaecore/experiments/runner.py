@@ -90,8 +90,11 @@ def sweep(
         for r in todo
     ]
 
-    def on_start(task: dict) -> None:
-        store.mark_running(task["id"])
+    def on_start(task: dict) -> bool:  # claim first: another driver may hold the run
+        if store.claim(task["id"]):
+            return True
+        log(f"sweep: run {task['id']} is done or running in another sweep, skipping it")
+        return False
 
     done = failed = 0
     failed_ids = []

@@ -1,19 +1,21 @@
 """SQLite results store for experiment sweeps (SPEC §6, §7 "results are never lost").
 
-One table, ``runs``; one row per (experiment, config, seed). The row id is a
-deterministic hash of those three (:func:`run_id`), so expanding the same
-config twice yields the same ids and a rerun finds the rows it already has.
+Table ``runs`` holds one row per (experiment, config, seed); the row id is a deterministic hash
+of those three (:func:`run_id`), so expanding the same config twice yields the same ids and a
+rerun finds the rows it already has. Table ``experiments`` holds one JSON record per experiment
+(title, report layout, metrics, thesis values) so a report needs the store alone. Schema
+versions, migrations and the refusal of damaged or foreign files: :mod:`.store_schema`.
 
-Durability model
-----------------
-* The database is opened in WAL mode with ``synchronous=NORMAL``: a write that
-  returned is on disk once the transaction commits, readers never block the
+Durability and concurrency
+--------------------------
+* WAL mode, ``synchronous=NORMAL``: a committed write is on disk, readers never block the
   writer, and a process killed mid-transaction leaves the previous state.
-* Every state change is one ``BEGIN IMMEDIATE … COMMIT`` transaction, written
-  by the sweep driver alone (workers return results; they never open the store).
-* A sweep killed at any moment therefore loses at most the runs in flight:
-  their rows stay ``running`` and the next sweep redoes them (anything not
-  ``done`` is redone).
+* Every state change is one ``BEGIN IMMEDIATE … COMMIT`` transaction, written by sweep drivers
+  alone (workers return results; they never open the store).
+* A driver *claims* a run before it starts it (:meth:`ResultsStore.claim`): one transaction
+  turns ``pending``/``failed`` into ``running`` under the driver's owner token, so two drivers
+  on one store execute each run once. A ``running`` row whose owner process is dead (a killed
+  sweep) is claimed again by the next sweep.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,26 +31,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vaecore.experiments.claims import owner_alive, owner_token
+from vaecore.experiments.store_schema import SCHEMA_VERSION, StoreError, legacy_records, open_store
+
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "STATUSES", "ResultsStore", "RunRecord", "StoreError",
+           "canonical_json", "is_store", "run_id"]
+
 STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed")
 DB_NAME = "results.sqlite"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id          TEXT PRIMARY KEY,
-    experiment  TEXT NOT NULL,
-    config      TEXT NOT NULL,
-    seed        INTEGER NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
-    metrics     TEXT,
-    artifacts   TEXT,
-    error       TEXT,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    created_at  TEXT NOT NULL,
-    started_at  TEXT,
-    finished_at TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment, status);
-"""
 
 
 def _now() -> str:
@@ -60,22 +51,8 @@ def canonical_json(obj: Any) -> str:
 
 
 def run_id(experiment: str, config: Mapping[str, Any], seed: int) -> str:
-    """Deterministic id of one run: sha256 of ``experiment``, ``config`` and ``seed``.
-
-    Parameters
-    ----------
-    experiment : str
-        Experiment name.
-    config : mapping
-        JSON-able run configuration (key order does not matter).
-    seed : int
-        Seed of the run.
-
-    Returns
-    -------
-    str
-        16 hex digits.
-    """
+    """Deterministic id of one run: the first 16 hex digits of the sha256 of ``experiment``,
+    ``config`` (JSON-able; key order does not matter) and ``seed``."""
     text = canonical_json({"experiment": experiment, "config": dict(config), "seed": int(seed)})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -102,12 +79,21 @@ class RunRecord:
 
 
 class ResultsStore:
-    """Transactional SQLite store of sweep runs.
+    """Transactional SQLite store of sweep runs and experiment records.
 
     Parameters
     ----------
     path : str or Path
         A database file, or a directory (the file ``results.sqlite`` inside it).
+    readonly : bool, optional
+        Open for reading only (reports of a store on a read-only disk or someone else's);
+        default: read-only when the file exists and it or its folder is not writable.
+        Writes then raise :class:`StoreError`; an older schema is read without migrating.
+
+    Raises
+    ------
+    StoreError
+        (a ``ValueError``) for a damaged, truncated, foreign or newer-schema file, naming it.
 
     Examples
     --------
@@ -115,24 +101,26 @@ class ResultsStore:
     >>> store.add("demo", {"model": "vae"}, seed=0)            # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool | None = None) -> None:
         path = Path(path)
-        if path.suffix not in (".sqlite", ".db", ".sqlite3"):
-            path.mkdir(parents=True, exist_ok=True)
-            path = path / DB_NAME
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        with self._transaction() as cur:
-            for stmt in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                cur.execute(stmt)
+        is_file = path.suffix in (".sqlite", ".db", ".sqlite3") and not path.is_dir()
+        db = path if is_file else path / DB_NAME
+        if readonly is None:
+            readonly = db.is_file() and not (os.access(db, os.W_OK) and os.access(db.parent, os.W_OK))
+        if not readonly:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        self.path = db
+        self.readonly = bool(readonly)
+        self.owner = owner_token()
+        self._conn, self.version, tables = open_store(db, readonly=self.readonly, now=_now())
+        self._has_experiments = "experiments" in tables or self.version >= 1
 
     # -- plumbing -----------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        if self.readonly:
+            raise StoreError(f"results store {str(self.path)!r} is open read-only; open it "
+                             "writable (a folder you may write) to change it")
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
@@ -183,14 +171,49 @@ class ResultsStore:
         return [r[0] for r in rows]
 
     def mark_running(self, rid: str) -> None:
-        """``pending``/``failed``/``running`` → ``running`` (increments ``attempts``)."""
+        """``pending``/``failed``/``running`` → ``running`` under this process (no claim check)."""
         with self._transaction() as cur:
             cur.execute(
-                "UPDATE runs SET status='running', started_at=?, finished_at=NULL, "
+                "UPDATE runs SET status='running', owner=?, started_at=?, finished_at=NULL, "
                 "attempts=attempts+1 WHERE id=?",
-                (_now(), rid),
+                (self.owner, _now(), rid),
             )
             self._check_one(cur, rid)
+
+    _TAKE = ("UPDATE runs SET status='running', owner=?, started_at=?, finished_at=NULL, "
+             "attempts=attempts+1 WHERE id=? AND ")
+
+    def claim(self, rid: str, owner: str | None = None) -> bool:
+        """Atomically take run ``rid`` for ``owner`` (default: this process) before starting it.
+
+        ``pending``/``failed`` → ``running``; a ``running`` row whose owner process is dead
+        (or unknown, or ``owner`` itself) is taken over too. Returns ``False`` — start nothing —
+        when the run is ``done`` or running under another live driver. One transaction, so of
+        two drivers claiming one run exactly one gets ``True``.
+        """
+        owner = owner or self.owner
+        with self._transaction() as cur:
+            cur.execute(self._TAKE + "status IN ('pending', 'failed')", (owner, _now(), rid))
+            if cur.rowcount == 1:
+                return True
+            row = cur.execute("SELECT status, owner FROM runs WHERE id=?", (rid,)).fetchone()
+            if row is None:
+                raise KeyError(f"ResultsStore: no run with id {rid!r}")
+            status, holder = row
+            if status != "running" or (holder not in (None, owner) and owner_alive(holder)):
+                return False
+            cur.execute(self._TAKE + "status='running' AND owner IS ?", (owner, _now(), rid, holder))
+            return cur.rowcount == 1
+
+    def reclaim_stale(self) -> list[str]:
+        """Set ``running`` rows whose owner process is dead back to ``pending``; their ids."""
+        rows = self._conn.execute("SELECT id, owner FROM runs WHERE status='running'").fetchall()
+        stale = [(rid, holder) for rid, holder in rows if holder is None or not owner_alive(holder)]
+        with self._transaction() as cur:
+            done = [rid for rid, holder in stale if cur.execute(
+                "UPDATE runs SET status='pending', owner=NULL WHERE id=? AND status='running' "
+                "AND owner IS ?", (rid, holder)).rowcount == 1]
+        return done
 
     def mark_done(self, rid: str, metrics: Mapping[str, Any], artifacts: str | None = None) -> None:
         """Record a finished run with its metrics (JSON) and artifacts path."""
@@ -234,18 +257,12 @@ class ResultsStore:
         """All runs, optionally filtered, in insertion order."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"ResultsStore.runs: status must be one of {STATUSES}; got {status!r}")
+        where = [(c, v) for c, v in (("experiment", experiment), ("status", status)) if v is not None]
         query = f"SELECT {self._COLUMNS} FROM runs"
-        clauses, args = [], []
-        if experiment is not None:
-            clauses.append("experiment=?")
-            args.append(experiment)
-        if status is not None:
-            clauses.append("status=?")
-            args.append(status)
-        if clauses:
-            query += " WHERE " + " AND ".join(clauses)
-        query += " ORDER BY rowid"
-        return [self._record(r) for r in self._conn.execute(query, args).fetchall()]
+        if where:
+            query += " WHERE " + " AND ".join(f"{c}=?" for c, _ in where)
+        rows = self._conn.execute(query + " ORDER BY rowid", [v for _, v in where]).fetchall()
+        return [self._record(r) for r in rows]
 
     def experiments(self) -> list[str]:
         """Experiment names present, in order of first insertion."""
@@ -266,6 +283,29 @@ class ResultsStore:
             out[status] = int(n)
         return out
 
+
+    # -- experiment records (the report's layouts) ----------------------------------
+    def put_experiment(self, name: str, record: dict) -> None:
+        """Store (replace) the JSON-able record of experiment ``name``: title, report layout,
+        metrics, thesis values."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"ResultsStore.put_experiment: name must be a non-empty str; got {name!r}")
+        if not isinstance(record, dict):
+            raise TypeError("ResultsStore.put_experiment: record must be a dict; "
+                            f"got {type(record).__name__}")
+        payload = canonical_json(record)
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO experiments (name, record, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET record=excluded.record, "
+                        "updated_at=excluded.updated_at", (name, payload, _now()))
+
+    def experiment_records(self) -> dict[str, dict]:
+        """Every experiment's record by name, in order of first insertion (a read-only store of
+        schema 0 gives the records of its ``experiments.json`` side file)."""
+        if not self._has_experiments:
+            return legacy_records(self.path)
+        rows = self._conn.execute("SELECT name, record FROM experiments ORDER BY rowid").fetchall()
+        return {name: json.loads(record) for name, record in rows}
 
 def is_store(path: str | Path) -> bool:
     """Whether ``path`` is (or is a directory holding) a results store."""
