@@ -7,7 +7,8 @@ by ``numpy.random.default_rng(seed)``, sorted.
 
 **Row order.** Latents are sorted by their mean KL over the probe batch,
 ``KL_j = mean_b ½(μ_bj² + σ_bj² − log σ_bj² − 1)`` (the per-latent terms of eq. 2.6, in nats),
-largest first. A latent with ``KL_j < collapsed_below`` (default 0.01 nats) encodes nothing: it
+largest first (for the full-covariance β-VAE-Σ, from the marginal variances that ``encode``
+returns). A latent with ``KL_j < collapsed_below`` (default 0.01 nats) encodes nothing: it
 is *collapsed* (the passive latents of the polarized regime, thesis §3.2) and marked by a label
 and a grey frame. Deterministic models (the AE: no posterior variance) are ordered by the
 variance of μ_j instead and nothing is marked.
@@ -114,7 +115,9 @@ def per_latent_kl(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """Mean over the batch of KL(N(μ_j, σ_j²) ‖ N(0, 1)) per latent, in nats (eq. 2.6 terms)."""
     mu, logvar = np.asarray(mu, dtype=np.float64), np.asarray(logvar, dtype=np.float64)
     if mu.ndim != 2 or mu.shape != logvar.shape:
-        raise ValueError(f"per_latent_kl: mu and logvar must both be (B, d); got {mu.shape}, {logvar.shape}")
+        raise ValueError(
+            f"per_latent_kl: mu and logvar must both be (B, d); got {mu.shape} and {logvar.shape}"
+        )
     return 0.5 * (mu**2 + np.exp(logvar) - logvar - 1.0).mean(axis=0)
 
 
@@ -135,7 +138,9 @@ def traversals_from_probe(model: Any, x: np.ndarray, observation_shape: tuple[in
         raise ValueError(f"{func}: the posterior on the probe batch is not finite (score {score})")
     order = np.argsort(-score, kind="stable")
     z0 = mu.mean(axis=0)
-    scale = np.sqrt(np.exp(logvar).mean(axis=0) + mu.var(axis=0)) if mode == "fitted" else np.ones_like(z0)
+    scale = np.ones_like(z0)
+    if mode == "fitted":  # dlib's fitted Gaussian: total variance of the aggregate posterior
+        scale = np.sqrt(np.exp(logvar).mean(axis=0) + mu.var(axis=0))
     offsets = np.linspace(-span, span, steps)
     d = z0.size
     values = (z0[order, None] + offsets[None, :] * scale[order, None])  # (d, steps), row order
