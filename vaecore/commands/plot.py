@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", type=Path, default=None, help="file stem (default RUN/eigenfaces)")
     e.set_defaults(func=run_eigenfaces)
+    from vaecore.commands.visuals import register_plot_kinds
+
+    register_plot_kinds(psub)  # traversals, reconstructions
 
 
 def run_traversal(args: argparse.Namespace) -> int:
