@@ -149,7 +149,7 @@ def test_gif_without_pillow_names_the_extra(tmp_path, monkeypatch):
     run = _run()
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "PIL", None)  # import PIL -> ImportError
-        with pytest.raises(RuntimeError, match=r"need Pillow.*pip install 'vaecore\[data\]'"):
+        with pytest.raises(RuntimeError, match=r"need Pillow.*pip install 'vaecore\[plot\]'"):
             require_pillow()
         with pytest.raises(RuntimeError, match="Pillow"):
             V.draw_traversals(run, tmp_path / "t", n_probe=6, steps=3, gif=True)

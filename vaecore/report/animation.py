@@ -35,7 +35,7 @@ def require_pillow() -> Any:
     except ImportError:
         raise RuntimeError(
             "animated traversal GIFs need Pillow, which is not installed: "
-            "pip install 'vaecore[data]' (or pip install pillow)"
+            "pip install 'vaecore[plot]' (or pip install pillow)"
         ) from None
     return Image
 
