@@ -266,6 +266,22 @@ class ResultsStore:
             out[status] = int(n)
         return out
 
+    # -- experiment records (smallest form; h-pipeline, to be reconciled with h-store's) ----------
+    def put_experiment(self, name: str, record: Mapping[str, Any]) -> None:
+        """Store (or replace) the JSON-able report record of experiment ``name``."""
+        with self._transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS experiments (name TEXT PRIMARY KEY, record TEXT)")
+            cur.execute("INSERT OR REPLACE INTO experiments (name, record) VALUES (?, ?)",
+                        (name, canonical_json(dict(record))))
+
+    def experiment_records(self) -> dict[str, dict]:
+        """Experiment name → its stored record (empty for stores without any)."""
+        if self._conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                              "name='experiments'").fetchone() is None:
+            return {}
+        rows = self._conn.execute("SELECT name, record FROM experiments ORDER BY rowid").fetchall()
+        return {name: json.loads(record) for name, record in rows}
+
 
 def is_store(path: str | Path) -> bool:
     """Whether ``path`` is (or is a directory holding) a results store."""
