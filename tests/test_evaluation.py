@@ -269,3 +269,8 @@ def test_dci_estimator_is_explicit_and_recorded(monkeypatch):
     out = evaluate(run, ["dci"], options={"dci": {"estimator": "lightgbm"}})["dci"]
     assert out == {"value": 0.5, "estimator": "lightgbm"} and seen[-1] == "lightgbm"
     assert EVALUATORS["dci"](run, seed=0)["estimator"] == "sklearn"
+
+
+def test_cli_evaluate_without_metrics_is_an_error(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path), "--metrics", ","]) == 1
+    assert "--metrics must name at least one metric; got ','" in capsys.readouterr().err
