@@ -22,6 +22,7 @@ from vaecore._validation import check_option
 
 __all__ = [
     "ACTIVE_SPREAD",
+    "DCI_ESTIMATORS",
     "DTO_LATENTS_OPTIONS",
     "DTO_POINTS_OPTIONS",
     "EVALUATOR_OPTIONS",
@@ -31,6 +32,7 @@ __all__ = [
     "dto_latents_for",
     "evaluator_option_keys",
     "options_from_dict",
+    "options_to_dict",
     "split_evaluator_options",
 ]
 

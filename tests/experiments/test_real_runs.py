@@ -58,7 +58,7 @@ def test_train_runner_random_decoder_is_untrained():
 
 def test_train_runner_dto_options():
     from vaecore.experiments.runfns import train_run
-    from vaecore.experiments.spec import load_experiment
+    from vaecore.experiments.shipped import load_experiment
 
     prior = train_run(one_run(["dto"], dataset="synth-nonlin", steps=0, dto_points="prior"))
     assert prior["dto_active"] == 2 and prior["steps"] == 0  # prior samples: every latent
