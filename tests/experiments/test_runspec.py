@@ -119,3 +119,10 @@ def test_artifacts_stay_under_out(tmp_path):
     path = artifacts_dir(tmp_path, run)
     assert path.resolve().is_relative_to(tmp_path.resolve())
     assert path.parts[-3:] == ("runs", "theorem-2", run.id)
+
+
+def test_unknown_thesis_table_is_refused_at_load():
+    with pytest.raises(ValueError, match=r"\[report\] thesis: thesis values: unknown table 'table-9.9'; "
+                                         r"known tables are: table-3.2, table-3.3, table-3.4"):
+        ExperimentSpec.from_dict({"experiment": {"name": "x", "runner": "theorem2"},
+                                  "report": {"thesis": "table-9.9"}})

@@ -79,6 +79,13 @@ class ReportSpec:
             thesis=None if rep.get("thesis") is None else str(rep["thesis"]),
             labels={str(k): str(v) for k, v in _check_table(f"{where} labels", rep.get("labels", {})).items()},
         )
+        if report.thesis is not None:
+            from vaecore.report.thesis import thesis_table
+
+            try:
+                thesis_table(report.thesis)
+            except ValueError as exc:
+                raise ValueError(f"{where} thesis: {exc}") from None
         if report.figure not in _FIGURES:
             raise ValueError(f"{where}: figure must be one of {', '.join(_FIGURES)}; got {report.figure!r}")
         return report
