@@ -16,6 +16,7 @@ def spec(**report_table):
         "experiment": {"name": "my-exp", "runner": "theorem2", "title": "run title"},
         "report": {"table": "my-table", "title": "My table", "rows": "variant", "columns": "ratio",
                    "thesis": "table-3.4", "labels": {"dto": "DtO (lower)"}, "metrics": ["dto"],
+                   "figure": "ratio",
                    **report_table},
         "grid": {"data_dim": [4]},
         "variants": [{"variant": "synth-lin"}],
@@ -45,13 +46,15 @@ def test_report_reads_layout_and_thesis_values_from_the_store(tmp_path):
     stored["runs"] = []
     with ResultsStore(tmp_path / "out") as store:
         store.put_experiment("my-exp", stored)
-    res = report(tmp_path / "out", tmp_path / "rep", figures=False)
+    pytest.importorskip("matplotlib")
+    res = report(tmp_path / "out", tmp_path / "rep")
     (t,) = res.tables
     assert (t.id, t.title, t.metrics) == ("my-table", "My table", ["dto"])
     cell = t.cells[("synth-lin", "dto", "1.5")]
     assert cell.mean == pytest.approx(0.02) and cell.thesis_mean == 0.01 and cell.outside is False
     assert "| synth-lin | DtO (lower) | 0.02 ± 0.01 | 0.01 ± 0.06 |" in res.markdown
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["my-table.csv", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["figures", "my-table.csv", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "rep" / "figures").iterdir()) == ["my-table.pdf", "my-table.png"]
 
 
 def test_first_release_store_with_side_file_still_reports(tmp_path):
