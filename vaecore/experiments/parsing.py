@@ -13,32 +13,32 @@ from vaecore._paths import check_component
 
 SCALES: tuple[str, ...] = ("quick", "thesis")
 
-_TOP_KEYS = ("experiment", "report", "defaults", "grid", "variants", "scales")
-_EXPERIMENT_KEYS = ("name", "title", "description", "runner", "metrics", "groups", "requires")
-_REPORT_KEYS = ("table", "title", "rows", "columns", "figure", "x", "metrics", "thesis", "labels")
-_SCALE_KEYS = ("seeds", "defaults", "variants", "grid")
-_FIGURES = ("scatter", "line", "ratio", "eigenfaces", "none")
+TOP_KEYS = ("experiment", "report", "defaults", "grid", "variants", "scales")
+EXPERIMENT_KEYS = ("name", "title", "description", "runner", "metrics", "groups", "requires")
+REPORT_KEYS = ("table", "title", "rows", "columns", "figure", "x", "metrics", "thesis", "labels")
+SCALE_KEYS = ("seeds", "defaults", "variants", "grid")
+FIGURES = ("scatter", "line", "ratio", "eigenfaces", "none")
 
 
-def _bad_key(where: str, key: str, valid: Sequence[str]) -> ValueError:
+def bad_key(where: str, key: str, valid: Sequence[str]) -> ValueError:
     return ValueError(
         f"{where}: unknown key {key!r}; valid keys are: {', '.join(sorted(valid))}"
     )
 
 
-def _check_keys(where: str, table: Mapping[str, Any], valid: Sequence[str]) -> None:
+def check_keys(where: str, table: Mapping[str, Any], valid: Sequence[str]) -> None:
     for key in table:
         if key not in valid:
-            raise _bad_key(where, key, valid)
+            raise bad_key(where, key, valid)
 
 
-def _check_table(where: str, value: Any) -> dict:
+def check_table(where: str, value: Any) -> dict:
     if not isinstance(value, Mapping):
         raise ValueError(f"{where} must be a table; got {type(value).__name__}")
     return dict(value)
 
 
-def _names(where: str, value: Any) -> tuple[str, ...]:
+def check_names(where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
         raise ValueError(f"{where} must be a list of names; got {value!r}")
     return tuple(value)
@@ -67,7 +67,7 @@ class ReportSpec:
 
     @classmethod
     def from_dict(cls, where: str, rep: Mapping[str, Any], default_table: str) -> ReportSpec:
-        _check_keys(where, rep, _REPORT_KEYS)
+        check_keys(where, rep, REPORT_KEYS)
         report = cls(
             table=check_component(str(rep.get("table", default_table)), what=f"{where} table"),
             title=None if rep.get("title") is None else str(rep["title"]),
@@ -75,9 +75,9 @@ class ReportSpec:
             columns=str(rep.get("columns", "variant")),
             figure=str(rep.get("figure", "none")),
             x=rep.get("x"),
-            metrics=None if "metrics" not in rep else _names(f"{where} metrics", rep["metrics"]),
+            metrics=None if "metrics" not in rep else check_names(f"{where} metrics", rep["metrics"]),
             thesis=None if rep.get("thesis") is None else str(rep["thesis"]),
-            labels={str(k): str(v) for k, v in _check_table(f"{where} labels", rep.get("labels", {})).items()},
+            labels={str(k): str(v) for k, v in check_table(f"{where} labels", rep.get("labels", {})).items()},
         )
         if report.thesis is not None:
             from vaecore.report.thesis import thesis_table
@@ -86,12 +86,12 @@ class ReportSpec:
                 thesis_table(report.thesis)
             except ValueError as exc:
                 raise ValueError(f"{where} thesis: {exc}") from None
-        if report.figure not in _FIGURES:
-            raise ValueError(f"{where}: figure must be one of {', '.join(_FIGURES)}; got {report.figure!r}")
+        if report.figure not in FIGURES:
+            raise ValueError(f"{where}: figure must be one of {', '.join(FIGURES)}; got {report.figure!r}")
         return report
 
 
-class _Params:
+class ParamChecker:
     """Checks parameter tables against the keys a run function accepts."""
 
     def __init__(self, runner: str) -> None:
@@ -100,11 +100,11 @@ class _Params:
         self.valid = run_function_keys(get_run_function(runner))
 
     def __call__(self, where: str, table: Any) -> dict:
-        table = _check_table(where, table)
+        table = check_table(where, table)
         if self.valid is not None:
             for key in table:
                 if key.split(".", 1)[0] not in self.valid:
-                    raise _bad_key(where, key, self.valid)
+                    raise bad_key(where, key, self.valid)
         return table
 
     def grid(self, where: str, grid: Any) -> dict:
@@ -115,13 +115,13 @@ class _Params:
         return grid
 
 
-def _parse_variants(where: str, raw: Any, check: _Params) -> tuple[dict, ...]:
+def parse_variants(where: str, raw: Any, check: ParamChecker) -> tuple[dict, ...]:
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"{where}: [[variants]] must be a non-empty array of tables")
     variants = []
     for i, v in enumerate(raw):
         w = f"{where} [[variants]] #{i + 1}"
-        v = _check_table(w, v)
+        v = check_table(w, v)
         if "variant" not in v:
             raise ValueError(f"{w}: missing required key 'variant' (the column label)")
         label = str(v.pop("variant"))
@@ -132,18 +132,18 @@ def _parse_variants(where: str, raw: Any, check: _Params) -> tuple[dict, ...]:
     return tuple(variants)
 
 
-def _parse_scales(where: str, raw: Any, labels: list[str], check: _Params) -> dict:
+def parse_scales(where: str, raw: Any, labels: list[str], check: ParamChecker) -> dict:
     scales = {}
-    raw = _check_table(f"{where} [scales]", raw)
-    _check_keys(f"{where} [scales]", raw, SCALES)
+    raw = check_table(f"{where} [scales]", raw)
+    check_keys(f"{where} [scales]", raw, SCALES)
     for sname in SCALES:
         w = f"{where} [scales.{sname}]"
-        sc = _check_table(w, raw.get(sname, {}))
-        _check_keys(w, sc, _SCALE_KEYS)
+        sc = check_table(w, raw.get(sname, {}))
+        check_keys(w, sc, SCALE_KEYS)
         seeds = sc.get("seeds", 5 if sname == "thesis" else 3)
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
             raise ValueError(f"{w}: seeds must be a positive integer; got {seeds!r}")
-        sv = _check_table(f"{w}.variants", sc.get("variants", {}))
+        sv = check_table(f"{w}.variants", sc.get("variants", {}))
         for label, table in sv.items():
             if label not in labels:
                 raise ValueError(f"{w}.variants: unknown variant {label!r}; valid variants are: "

@@ -41,16 +41,16 @@ from typing import Any
 
 from vaecore._paths import check_component
 from vaecore.experiments.parsing import (
-    _EXPERIMENT_KEYS,
-    _TOP_KEYS,
-    SCALES,
+    EXPERIMENT_KEYS,
+    ParamChecker,
     ReportSpec,
-    _check_keys,
-    _check_table,
-    _names,
-    _Params,
-    _parse_scales,
-    _parse_variants,
+    SCALES,
+    TOP_KEYS,
+    check_keys,
+    check_names,
+    check_table,
+    parse_scales,
+    parse_variants,
 )
 from vaecore.experiments.runspec import RunSpec
 
@@ -90,19 +90,19 @@ class ExperimentSpec:
             Naming the first bad key and listing the valid ones.
         """
         where = f"experiment config {source}" if source else "experiment config"
-        data = _check_table(where, data)
-        _check_keys(where, data, _TOP_KEYS)
-        exp = _check_table(f"{where} [experiment]", data.get("experiment", {}))
-        _check_keys(f"{where} [experiment]", exp, _EXPERIMENT_KEYS)
+        data = check_table(where, data)
+        check_keys(where, data, TOP_KEYS)
+        exp = check_table(f"{where} [experiment]", data.get("experiment", {}))
+        check_keys(f"{where} [experiment]", exp, EXPERIMENT_KEYS)
         if "name" not in exp:
             raise ValueError(f"{where} [experiment]: missing required key 'name'")
         name = check_component(str(exp["name"]), what=f"{where} [experiment] name")
         try:
-            check = _Params(str(exp.get("runner", "train")))
+            check = ParamChecker(str(exp.get("runner", "train")))
         except ValueError as exc:
             raise ValueError(f"{where} [experiment]: {exc}") from None
-        variants = _parse_variants(where, data.get("variants", [{"variant": "default"}]), check)
-        requires = _names(f"{where} [experiment] requires", exp.get("requires", []))
+        variants = parse_variants(where, data.get("variants", [{"variant": "default"}]), check)
+        requires = check_names(f"{where} [experiment] requires", exp.get("requires", []))
         for req in requires:
             check_component(req, what=f"{where} [experiment] requires")
         spec = cls(
@@ -110,14 +110,14 @@ class ExperimentSpec:
             title=str(exp.get("title", name)),
             description=str(exp.get("description", "")),
             runner=str(exp.get("runner", "train")),
-            metrics=_names(f"{where} [experiment] metrics", exp.get("metrics", ["dto", "ds"])),
+            metrics=check_names(f"{where} [experiment] metrics", exp.get("metrics", ["dto", "ds"])),
             groups=tuple(str(g) for g in exp.get("groups", [])),
             report=ReportSpec.from_dict(f"{where} [report]",
-                                        _check_table(f"{where} [report]", data.get("report", {})), name),
+                                        check_table(f"{where} [report]", data.get("report", {})), name),
             defaults=check(f"{where} [defaults]", data.get("defaults", {})),
             grid=check.grid(f"{where} [grid]", data.get("grid", {})),
             variants=variants,
-            scales=_parse_scales(where, data.get("scales", {}), [v["variant"] for v in variants], check),
+            scales=parse_scales(where, data.get("scales", {}), [v["variant"] for v in variants], check),
             requires=requires,
             source=source,
         )
@@ -165,7 +165,7 @@ class ExperimentSpec:
             raise ValueError(f"ExperimentSpec.expand: scale must be one of {SCALES}; got {scale!r}")
         sc = self.scales[scale]
         seed_list = _seed_list(sc["seeds"] if seeds is None else seeds)
-        overrides = _Params(self.runner)(f"{self.name}: override", dict(overrides or {}))
+        overrides = ParamChecker(self.runner)(f"{self.name}: override", dict(overrides or {}))
         grid = sc["grid"] if sc["grid"] is not None else self.grid
         keys = list(grid)
         points = [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
