@@ -126,3 +126,10 @@ def test_unknown_thesis_table_is_refused_at_load():
                                          r"known tables are: table-3.2, table-3.3, table-3.4"):
         ExperimentSpec.from_dict({"experiment": {"name": "x", "runner": "theorem2"},
                                   "report": {"thesis": "table-9.9"}})
+
+
+def test_config_that_is_not_utf8_names_the_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b'[experiment]\nname = "\xff"\n')
+    with pytest.raises(ValueError, match=r"experiment config .*bad.toml: invalid TOML"):
+        ExperimentSpec.from_toml(bad)

@@ -59,6 +59,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+
 @dataclass(frozen=True)
 class ExperimentSpec:
     """A parsed, validated experiment config."""
@@ -134,7 +135,7 @@ class ExperimentSpec:
         with path.open("rb") as fh:
             try:
                 data = tomllib.load(fh)
-            except tomllib.TOMLDecodeError as exc:
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ValueError(f"experiment config {path}: invalid TOML: {exc}") from None
         return cls.from_dict(data, source=str(path))
 
