@@ -49,7 +49,9 @@ class SweepResult:
 def artifacts_dir(out: str | Path, run: RunSpec) -> Path:
     """Where a run's artifacts (checkpoints, history) live: ``OUT/runs/<experiment>/<id>``,
     always inside ``OUT`` (the experiment name is one path component)."""
-    return resolve_under(out, Path("runs") / run.experiment / run.id, what="run artifacts folder")
+    rel = Path("runs") / run.experiment / run.id
+    resolve_under(out, rel, what="run artifacts folder")  # refuses a path that leaves OUT
+    return Path(out) / rel
 
 
 def make_task(run: RunSpec, out: str | Path | None) -> dict:
