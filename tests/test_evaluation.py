@@ -216,7 +216,7 @@ def test_dto_prior_points_are_seeded_normal_samples():
 def test_dto_options_errors(passive_run):
     with pytest.raises(ValueError, match=r"dto: points must be one of \('posterior', 'prior'\); got 'data'"):
         evaluate(passive_run, ["dto"], options={"dto": {"points": "data"}})
-    with pytest.raises(ValueError, match=r"dto: latents must be one of \('active', 'all'\); got 'some'"):
+    with pytest.raises(ValueError, match=r"dto: latents must be one of \('auto', 'active', 'all'\); got 'some'"):
         evaluate(passive_run, ["dto"], options={"dto": {"latents": "some"}})
     with pytest.raises(ValueError, match=r"options must name metrics among \('ds',\); got 'dto'"):
         evaluate(passive_run, ["ds"], options={"dto": {"points": "prior"}})
@@ -224,3 +224,53 @@ def test_dto_options_errors(passive_run):
         evaluate(passive_run, ["dto"], options={"dto": {"seed": 1}})
     with pytest.raises(TypeError, match=r"options\['dto'\] must be a mapping; got str"):
         evaluate(passive_run, ["dto"], options={"dto": "prior"})
+
+
+def test_dto_latents_auto_follows_the_model(passive_run):
+    """"auto" (the default) is the active-latent rule of vaecore.evaluation_options: every latent
+    for a plain autoencoder, the active ones otherwise."""
+    import dataclasses
+
+    from vaecore.evaluation_options import DtoOptions
+
+    auto = evaluate(passive_run, ["dto"], n_points=100)["dto"]
+    assert auto["latents"] == "active" and auto["n_active"] == 2
+    ae_config = dataclasses.replace(passive_run.config, model="ae")
+    as_ae = type("AsAE", (), {"config": ae_config, "model": passive_run.model,
+                              "dataset": passive_run.dataset, "split": passive_run.split})()
+    res = evaluate(as_ae, ["dto"], n_points=100, options={"dto": DtoOptions()})["dto"]
+    assert res["latents"] == "all" and res["n_active"] == 3
+
+
+def test_dci_estimator_is_explicit_and_recorded(monkeypatch):
+    """DCI uses sklearn unless told otherwise, LightGBM being installed or not, and the
+    evaluator records the estimator beside the value."""
+    import vaecore.metrics.on_model as on_model
+    from vaecore.evaluation import EVALUATORS
+
+    seen = []
+
+    class Result:
+        def as_dict(self):
+            return {"value": 0.5}
+
+    def fake_dci(*args, backend, seed):
+        seen.append(backend)
+        return Result()
+
+    monkeypatch.setattr(on_model, "dci", fake_dci)
+    monkeypatch.setattr(on_model, "_train_test", lambda *a, **k: (None, None, None, None))
+    on_model.score_representation("dci", object(), lambda x: x)
+    on_model.score_representation("dci", object(), lambda x: x, estimator="lightgbm")
+    assert seen == ["sklearn", "lightgbm"]
+    with pytest.raises(ValueError, match=r"estimator must be one of \('sklearn', 'lightgbm'\)"):
+        on_model.score_representation("dci", object(), lambda x: x, estimator="auto")
+    run = type("R", (), {"dataset": object(), "model": type("M", (), {"represent": staticmethod(lambda x: x)})()})()
+    out = evaluate(run, ["dci"], options={"dci": {"estimator": "lightgbm"}})["dci"]
+    assert out == {"value": 0.5, "estimator": "lightgbm"} and seen[-1] == "lightgbm"
+    assert EVALUATORS["dci"](run, seed=0)["estimator"] == "sklearn"
+
+
+def test_cli_evaluate_without_metrics_is_an_error(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path), "--metrics", ","]) == 1
+    assert "--metrics must name at least one metric; got ','" in capsys.readouterr().err

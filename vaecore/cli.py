@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from vaecore.experiments.runfns import load_plugins
+
+        load_plugins()  # $VAECORE_PLUGINS: the user's explicit opt-in for run-function plugins
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         if debug:

@@ -5,11 +5,8 @@ holds at least ``"value"``; register one with ``@register_evaluator("name")``. B
 
 * ``dto`` — distance to orthogonality (thesis §3.3, :func:`vaecore.metrics.dto`) of the decoder
   Jacobians (:func:`vaecore.jacobians`, of the decoder mean) at the posterior means of a sample of
-  ``n_points`` (default 1000) test-split points, restricted to the active latents
-  (√var μ_j > 0.5 over those points, §3.3.2; all latents when none is active). Options (through
-  ``evaluate(..., options={"dto": {...}})``): ``points="prior"`` evaluates at ``n_points``
-  samples of the prior N(0, I) instead (the random-decoder baseline, see :func:`_dto`);
-  ``latents="all"`` skips the active-latent rule.
+  ``n_points`` (default 1000) test-split points, restricted to latents by the active-latent rule
+  of :mod:`vaecore.evaluation_options`; options :class:`~vaecore.evaluation_options.DtoOptions`.
 * ``ds`` — the disentanglement score (:func:`vaecore.metrics.ds`) of the test-split posterior
   means against the factors (``n_points`` default: the whole test split, at most 10,000),
   categorical factors as the dataset's ``factor_kinds`` say.
@@ -19,12 +16,15 @@ holds at least ``"value"``; register one with ``@register_evaluator("name")``. B
 * ``mig``, ``sap``, ``dci``, ``factor_vae``, ``beta_vae`` — through
   :func:`vaecore.metrics.score_representation` on fresh samples of the dataset's generative process
   with disentanglement_lib's sizes (``fast=True`` presets when ``n_points`` is given and below
-  10,000); they need a dataset that can sample factors (not an ``ArrayDataset``).
+  10,000); they need a dataset that can sample factors (not an ``ArrayDataset``). DCI's tree
+  estimator is an explicit option (:class:`~vaecore.evaluation_options.DciOptions`, default
+  sklearn), recorded in its result.
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import asdict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -78,69 +78,54 @@ def _posterior(run: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(mus), np.concatenate(lvs)
 
 
-DTO_POINTS_OPTIONS = ("posterior", "prior")
-DTO_LATENTS_OPTIONS = ("active", "all")
-
-
 @register_evaluator("dto")
 def _dto(
-    run: Any, *, seed: int, n_points: int | None = None, points: str = "posterior", latents: str = "active"
+    run: Any, *, seed: int, n_points: int | None = None, points: str = "posterior", latents: str = "auto"
 ) -> dict[str, Any]:
     """DtO of the decoder Jacobians (thesis §3.2.6, eq. 3.25) at ``n_points`` latent codes.
 
-    ``points="posterior"`` (default, the thesis's definition: "for each x(i) the Jacobian of the
-    decoder at x(i)"): the posterior means μ(x) of a seeded sample of test-split points.
+    Options are those of :class:`vaecore.evaluation_options.DtoOptions`:
 
-    ``points="prior"``: ``n_points`` seeded samples z ~ N(0, I) of the prior. This is for the
-    random-decoder baseline of Table 3.3 (the untrained model): its encoder is untrained too and
-    maps every image to almost the same code (√var μ_j ≈ 0.01 on dSprites), so at the posterior
-    means the ``n_points`` Jacobians are copies of a single Jacobian and the baseline is one
-    random draw whose DtO scatters with the seed like the DtO of one random rotation (sd ≈ 0.19
-    for 5 latents). The prior is the decoder's input distribution in the generative model and
-    the region the trained models' codes are pushed towards, so it is where an untrained decoder
-    is probed in the same sense as a trained one.
+    * ``points="posterior"`` (default, the thesis's definition: "for each x(i) the Jacobian of
+      the decoder at x(i)"): the posterior means μ(x) of a seeded sample of test-split points.
+      ``points="prior"``: ``n_points`` seeded samples z ~ N(0, I), the decoder's input
+      distribution in the generative model (the random-decoder baseline of Table 3.3, whose
+      untrained encoder maps every input to almost the same code).
+    * ``latents``: which latents J is restricted to, by the active-latent rule
+      (:func:`~vaecore.evaluation_options.dto_latents_for` for "auto",
+      :func:`~vaecore.evaluation_options.active_latents`).
 
-    ``latents="active"`` (default) restricts J to the latents with √var z_j > 0.5 over the
-    evaluation points (§3.3.2; all latents when none is active); prior samples have unit spread,
-    so with ``points="prior"`` every latent counts. ``latents="all"`` keeps every latent.
-
-    Besides the value, the result holds ``n_active`` (the latents the DtO was taken over) and
-    ``n_active_directions``: how many principal directions of the evaluation codes have a
-    standard deviation above the same 0.5 (eigenvalues of their covariance above 0.25), the
-    rotation-invariant count of the directions the encoder uses. For a model in the polarized
-    regime (Def. 1: passive latents are coordinates) the two agree. Where the directions are
-    oblique to the axes (the β-VAE-Σ, whose objective has no preferred basis) their spread lands
-    on more axes than there are directions: ``n_active_directions < n_active`` then says that the
-    DtO was taken over latents of which some span directions the decoder hardly uses (near-zero
-    singular values, whose V columns are ill-defined, Prop. 1), and compares only with runs of the
-    same counts.
+    Besides the value, the result holds ``n_active`` (the latents the DtO was taken over),
+    ``latents`` (the rule applied) and ``n_active_directions``: how many principal directions of
+    the evaluation codes have a standard deviation above the same 0.5 (eigenvalues of their
+    covariance above 0.25), the rotation-invariant count of the directions the encoder uses.
+    Where it is below ``n_active``, some of the latents span directions the decoder hardly uses
+    (near-zero singular values, whose V columns are ill-defined, Prop. 1).
     """
     from vaecore import jacobians
-    from vaecore._validation import check_option
+    from vaecore.evaluation_options import ACTIVE_SPREAD, DtoOptions, active_latents, dto_latents_for
     from vaecore.metrics import dto
 
-    check_option("dto", "points", points, DTO_POINTS_OPTIONS)
-    check_option("dto", "latents", latents, DTO_LATENTS_OPTIONS)
+    opts = DtoOptions(points=points, latents=latents)
+    if opts.latents == "auto":
+        latents = dto_latents_for(getattr(getattr(run, "config", None), "model", None))
     n = n_points or DTO_POINTS
-    if points == "posterior":
+    if opts.points == "posterior":
         idx = sample_test_split(run, n, seed)
         codes, _ = _posterior(run, idx)
         n = int(idx.size)
     else:
         codes = np.random.default_rng(seed).standard_normal((n, run.model.latent_dim))
-    active = codes.std(axis=0) > 0.5
     spread = np.linalg.eigvalsh(np.atleast_2d(np.cov(codes, rowvar=False))) if len(codes) > 1 else np.zeros(1)
-    n_directions = int((spread > 0.25).sum())
-    if latents == "all" or not active.any():
-        active = np.ones_like(active)
+    active = active_latents(codes, latents)
     param = next(run.model.parameters())
     z = torch.as_tensor(codes, dtype=param.dtype, device=param.device)
     J = jacobians(run.model.decoder, z, of="mean")
     out = dto(J, active=active).as_dict()
     out["n_points"] = n
     out["n_active"] = int(active.sum())
-    out["n_active_directions"] = n_directions
-    out["points"] = points
+    out["n_active_directions"] = int((spread > ACTIVE_SPREAD**2).sum())
+    out["points"] = opts.points
     out["latents"] = latents
     return out
 
@@ -188,8 +173,39 @@ def _representation_evaluator(metric: str) -> Callable[..., dict[str, Any]]:
     return fn
 
 
-for _metric in ("mig", "sap", "dci", "factor_vae", "beta_vae"):
+for _metric in ("mig", "sap", "factor_vae", "beta_vae"):
     register_evaluator(_metric)(_representation_evaluator(_metric))
+
+
+@register_evaluator("dci")
+def _dci(run: Any, *, seed: int, n_points: int | None = None, estimator: str = "sklearn") -> dict[str, Any]:
+    """DCI of the run's representation with the tree ``estimator`` of
+    :class:`~vaecore.evaluation_options.DciOptions` (never chosen by what is installed); the
+    result records it as ``estimator``."""
+    from vaecore.evaluation_options import DciOptions
+    from vaecore.metrics import score_representation
+
+    opts = DciOptions(estimator=estimator)
+    fast = n_points is not None and n_points < 10_000
+    out = score_representation("dci", run.dataset, run.model.represent, seed=seed, fast=fast,
+                               estimator=opts.estimator).as_dict()
+    out["estimator"] = opts.estimator
+    return out
+
+
+def _check_options(func: str, names: list[str], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Typed options per metric (:mod:`vaecore.evaluation_options`) from mappings or dataclasses."""
+    from vaecore.evaluation_options import options_from_dict
+
+    out = {}
+    for name, opts in ({} if options is None else dict(options)).items():
+        if name not in names:
+            raise ValueError(f"{func}: options must name metrics among {tuple(names)}; got {name!r}")
+        try:
+            out[name] = options_from_dict(name, opts)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{func}: {exc}") from None
+    return out
 
 
 def evaluate(
@@ -217,8 +233,9 @@ def evaluate(
         "raise" (default) or "record": a failing metric becomes ``{"error": "..."}`` and the
         others are still computed.
     options
-        Keyword options per metric, e.g. ``{"dto": {"points": "prior"}}``; each metric must be
-        among ``metrics`` and each option a keyword of its evaluator.
+        Options per metric: the dataclasses of :mod:`vaecore.evaluation_options` (e.g.
+        ``{"dto": DtoOptions(points="prior")}``) or mappings of their fields
+        (``{"dci": {"estimator": "lightgbm"}}``); each metric must be among ``metrics``.
 
     Returns
     -------
@@ -237,17 +254,7 @@ def evaluate(
     for name in names:
         if name not in EVALUATORS:
             raise ValueError(f"{func}: metrics must be among {tuple(sorted(EVALUATORS))}; got {name!r}")
-    options = {} if options is None else dict(options)
-    for name, opts in options.items():
-        if name not in names:
-            raise ValueError(f"{func}: options must name metrics among {tuple(names)}; got {name!r}")
-        params = inspect.signature(EVALUATORS[name]).parameters
-        if not isinstance(opts, Mapping):
-            raise TypeError(f"{func}: options[{name!r}] must be a mapping; got {type(opts).__name__}")
-        valid = tuple(k for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k not in ("seed", "n_points"))
-        for key in opts:
-            if key not in valid:
-                raise ValueError(f"{func}: options[{name!r}] keys must be among {valid}; got {key!r}")
+    options = _check_options(func, names, options)
     if isinstance(run, (str, Path)):
         run = load_run(run)
     results: dict[str, dict[str, Any]] = {}
@@ -256,7 +263,8 @@ def evaluate(
         kwargs: dict[str, Any] = {"seed": seed}
         if "n_points" in inspect.signature(fn).parameters:
             kwargs["n_points"] = n_points
-        kwargs.update(options.get(name, {}))
+        if name in options:
+            kwargs.update(asdict(options[name]))
         try:
             res = fn(run, **kwargs)
         except Exception as exc:

@@ -35,11 +35,21 @@ defaults = { steps = 150, batch_size = 128, monitor_every = 50 }
 """
 
 
+def one_run(metrics=("dto", "ds"), seed=0, **params):
+    from vaecore.experiments import ExperimentSpec
+
+    spec = ExperimentSpec.from_dict({
+        "experiment": {"name": "one", "metrics": list(metrics)},
+        "defaults": {"dataset": "synth-lin", "dataset_options": {"n_samples": 2000}, **params},
+        "variants": [{"variant": "a"}],
+    })
+    return spec.expand(scale="quick", seeds=[seed])[0]
+
+
 def test_train_runner_random_decoder_is_untrained():
-    task = {"id": "t", "runner": "train", "seed": 0, "metrics": ["dto", "ds"],
-            "params": {"scale": "quick", "dataset": "synth-lin", "steps": 0,
-                       "dataset_options": {"n_samples": 2000}}}
-    res = execute_one(task)
+    from vaecore.experiments import make_task
+
+    res = execute_one(make_task(one_run(steps=0), None))
     assert res["status"] == "done", res.get("error")
     m = res["metrics"]
     assert m["steps"] == 0
@@ -48,22 +58,19 @@ def test_train_runner_random_decoder_is_untrained():
 
 def test_train_runner_dto_options():
     from vaecore.experiments.runfns import train_run
-    from vaecore.experiments.spec import load_experiment
+    from vaecore.experiments.shipped import load_experiment
 
-    params = {"scale": "quick", "dataset": "synth-nonlin", "steps": 0, "dataset_options": {"n_samples": 2000}}
-    prior = train_run({**params, "dto_points": "prior"}, seed=0, metrics=["dto"])
+    prior = train_run(one_run(["dto"], dataset="synth-nonlin", steps=0, dto_points="prior"))
     assert prior["dto_active"] == 2 and prior["steps"] == 0  # prior samples: every latent
     assert prior["dto_directions"] == 2
-    posterior = train_run(params, seed=0, metrics=["dto"])
+    posterior = train_run(one_run(["dto"], dataset="synth-nonlin", steps=0))
     assert posterior["dto"] != pytest.approx(prior["dto"], abs=1e-6)
-    with pytest.raises(ValueError, match=r"train_run: dto_points must be one of \('posterior', 'prior'\); got 'x'"):
-        train_run({**params, "dto_points": "x"}, seed=0, metrics=["dto"])
-    with pytest.raises(ValueError, match=r"train_run: dto_latents must be one of \('active', 'all'\); got 'x'"):
-        train_run({**params, "dto_latents": "x"}, seed=0, metrics=["dto"])
+    with pytest.raises(ValueError, match=r"dto: points must be one of \('posterior', 'prior'\); got 'x'"):
+        one_run(["dto"], dto_points="x")
     # a config may set them per variant (the dSprites random decoder does)
     spec = load_experiment("table-3.3-dsprites")
-    rd = next(v for v in spec.variants if v.get("variant") == "random-decoder")
-    assert rd["dto_points"] == "prior" and rd["steps"] == 0
+    rd = [r for r in spec.expand(seeds=1) if r.group["variant"] == "random-decoder"][0]
+    assert rd.evaluation["dto"].points == "prior" and rd.train["steps"] == 0
 
 
 def test_cli_sweep_report_and_traversal_with_real_training(tmp_path, capsys):
@@ -105,9 +112,8 @@ def test_tune_beta_cli_real_training(capsys):
 
 
 def test_ae_dto_over_all_latents():
-    task = {"id": "t", "runner": "train", "seed": 0, "metrics": ["dto"],
-            "params": {"scale": "quick", "dataset": "synth-lin", "model": "ae", "steps": 50,
-                       "dataset_options": {"n_samples": 2000}}}
-    res = execute_one(task)
+    from vaecore.experiments import make_task
+
+    res = execute_one(make_task(one_run(["dto"], model="ae", steps=50), None))
     assert res["status"] == "done", res.get("error")
-    assert res["metrics"]["dto"] >= 0.0 and "dto_active" in res["metrics"]
+    assert res["metrics"]["dto"] >= 0.0 and res["metrics"]["dto_active"] == 2

@@ -5,10 +5,17 @@ import io
 
 import pytest
 
-from vaecore.experiments.spec import RunSpec
+from vaecore.experiments.runspec import RunSpec
 from vaecore.experiments.store import ResultsStore
 from vaecore.report import MARK, build_tables, write_tables
+from vaecore.report.sources import experiment_records
 from vaecore.report.thesis import format_key, thesis_value
+
+
+def tables_of(store):
+    """Tables of a store whose experiments have no records: the packaged configs lay them out."""
+    runs = store.runs()
+    return build_tables(runs, experiment_records(store, {r.experiment for r in runs}))
 
 
 def fill(store, experiment, rows):
@@ -47,7 +54,7 @@ def test_table_33_with_thesis_columns_and_marks(tmp_path):
             (g("random-decoder"), p, 0, {"dto": 0.80, "ds": 0.30}),
             (g("random-decoder"), p, 1, None),
         ])
-        tables = build_tables(store.runs())
+        tables = tables_of(store)
     assert [t.id for t in tables] == ["table-3.3"]
     t = tables[0]
     bv = t.cells[("synth-lin", "dto", "beta-vae")]
@@ -84,7 +91,7 @@ def test_rows_merge_across_experiments_and_table_34_columns(tmp_path):
             ({"variant": "dep", "dataset": "synth-lin"}, {"dataset": "synth-lin"}, 0,
              {"fraction_polarized": 0.97}),
         ])
-        tables = {t.id: t for t in build_tables(store.runs())}
+        tables = {t.id: t for t in tables_of(store)}
     t34 = tables["table-3.4"]
     assert t34.columns == ["1", "1.5"]
     assert t34.cells[("synth-lin", "dto", "1.5")].thesis_mean == 0.01
@@ -110,7 +117,7 @@ def test_figures_written(tmp_path):
                 ({"variant": "beta-vae", "steps": steps, "dataset": "dsprites"},
                  {"dataset": "dsprites", "steps": steps}, s, {"dto": 1.0 - s / 10, "ds": s / 10})
                 for s in range(3)])
-        tables = build_tables(store.runs())
+        tables = tables_of(store)
     written = draw_figures(tables, {"fig-3.7": "line", "fig-3.4": "scatter"}, tmp_path / "r")
     names = sorted(p.name for p in written)
     assert names == ["fig-3.4.pdf", "fig-3.4.png", "fig-3.7.pdf", "fig-3.7.png"]
@@ -118,8 +125,7 @@ def test_figures_written(tmp_path):
 
 
 def test_report_shows_latest_expansion_only(tmp_path):
-    from vaecore.experiments import ExperimentSpec
-    from vaecore.report import layouts_from_store_dir, record_layouts
+    from vaecore.experiments import ExperimentRecord, ExperimentSpec
 
     def make(steps):
         return ExperimentSpec.from_dict({
@@ -137,9 +143,9 @@ def test_report_shows_latest_expansion_only(tmp_path):
                 rid = store.add(r.experiment, r.config, r.seed)
                 store.mark_running(rid)
                 store.mark_done(rid, {"pca_distance": value, "dto": value, "random_distance": 1.0})
-            record_layouts(tmp_path, [spec], runs)
-        layouts = layouts_from_store_dir(tmp_path)
-        no_ids = {k: {kk: vv for kk, vv in v.items() if kk != "runs"} for k, v in layouts.items()}
+            store.put_experiment("t", ExperimentRecord.from_spec(spec, runs).to_dict())
+        records = experiment_records(store, ["t"])
+        no_ids = {"t": ExperimentRecord.from_dict({**records["t"].to_dict(), "runs": []})}
         all_rows = build_tables(store.runs(), no_ids)[0].cells[("a", "dto", "dto")]
-        latest = build_tables(store.runs(), layouts)[0].cells[("a", "dto", "dto")]
+        latest = build_tables(store.runs(), records)[0].cells[("a", "dto", "dto")]
     assert all_rows.n == 4 and latest.n == 2 and latest.mean == 0.0

@@ -65,13 +65,17 @@ def test_failing_run_is_recorded_while_others_finish(tmp_path, fakes):
 
 
 def test_execute_one_rejects_bad_returns(fakes):
-    task = {"id": "t", "runner": "vaecore_fake_runs:not_a_dict", "params": {}, "seed": 0}
-    out = execute_one(task)
+    from vaecore.experiments import RunSpec, make_task
+
+    run = RunSpec("fake", "fake_not_a_dict", {}, {"variant": "a"}, 0)
+    out = execute_one(make_task(run, None))
     assert out["status"] == "failed" and "must return a dict" in out["error"]
-    out = execute_one({**task, "runner": "nope"})
+    task = make_task(run, None)
+    out = execute_one({**task, "spec": task["spec"].replace("fake_not_a_dict", "nope"), "plugin": None})
     assert out["status"] == "failed" and "runner must be one of" in out["error"]
-    out = execute_one({**task, "runner": "vaecore_fake_runs:run", "params": {"x": float("nan")}})
-    assert out["status"] == "failed" and "ValueError" in out["error"]
+    # NaN params cannot even be shipped (strict JSON); NaN metrics fail the run
+    with pytest.raises(ValueError):
+        make_task(RunSpec("fake", "fake", {"x": float("nan")}, {}, 0), None)
 
 
 def test_process_pool_matches_sequential(tmp_path, fakes):
@@ -92,9 +96,11 @@ def test_process_pool_matches_sequential(tmp_path, fakes):
 SCRIPT = """
 import sys
 sys.path.insert(0, {here!r})
-from vaecore.experiments import ExperimentSpec, ResultsStore, sweep
+import vaecore_fake_runs
+from vaecore.experiments import ExperimentSpec, ResultsStore, register_run_function, sweep
+register_run_function("fake", vaecore_fake_runs.run)
 spec = ExperimentSpec.from_dict({{
-    "experiment": {{"name": "fake", "runner": "vaecore_fake_runs:run"}},
+    "experiment": {{"name": "fake", "runner": "fake"}},
     "defaults": {{"dataset": "toy", "log": {log!r}}},
     "variants": [{{"variant": "a", "x": 0.0}}, {{"variant": "b", "x": 0.5}}],
     "scales": {{"quick": {{"seeds": 3}}}},
@@ -130,9 +136,11 @@ def test_interrupted_sweep_resumes_with_identical_results(tmp_path, fakes):
 
 
 def test_theorem2_runner_recovers_pca():
+    from vaecore.experiments import make_task
+
     spec = load_experiment("theorem-2")
     run = spec.expand(scale="quick", seeds=1)[0]
-    res = execute_one({"id": "t", "runner": run.runner, "params": run.params, "seed": 0})
+    res = execute_one(make_task(run, None))
     assert res["status"] == "done", res.get("error")
     m = res["metrics"]
     assert m["pca_distance"] < 0.1 and m["dto"] < 0.1

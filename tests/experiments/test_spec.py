@@ -10,7 +10,7 @@ from vaecore.experiments import (
     parse_overrides,
     resolve_experiments,
 )
-from vaecore.experiments.runfns import runner_keys
+from vaecore.experiments.runfns import get_run_function, run_function_keys
 
 
 def base(**extra):
@@ -129,9 +129,9 @@ def test_bad_toml_and_names(tmp_path):
 
 
 def test_train_runner_keys_follow_trainconfig():
-    keys = runner_keys("train")
+    keys = run_function_keys(get_run_function("train"))
     assert keys is not None
-    assert {"model", "beta", "steps", "dataset", "scale", "seed"} <= set(keys)
+    assert {"model", "beta", "steps", "dataset", "scale", "seed", "dto_points", "dci_estimator"} <= set(keys)
     data = {"experiment": {"name": "x"}, "variants": [{"variant": "a", "modle": "vae"}]}
     with pytest.raises(ValueError, match="unknown key 'modle'; valid keys are: .*model"):
         ExperimentSpec.from_dict(data)

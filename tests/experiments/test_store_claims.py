@@ -21,7 +21,7 @@ FAULTY_TOML = """
 [experiment]
 name = "faulty"
 title = "Fault test"
-runner = "vaecore_store_fakes:run"
+runner = "store_fake"
 metrics = ["dto"]
 
 [report]
@@ -51,10 +51,13 @@ seeds = 3
 
 @pytest.fixture
 def faulty(tmp_path, monkeypatch):
-    """(config path, log path) of a 2-variant experiment run by ``vaecore_store_fakes:run``."""
+    """(config path, log path) of a 2-variant experiment run by the "store_fake" plugin."""
     monkeypatch.syspath_prepend(str(HERE))
     parts = [str(HERE)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+    monkeypatch.setenv("VAECORE_PLUGINS", "vaecore_store_fakes")
+    import vaecore_store_fakes  # noqa: F401  (registers "store_fake" in this process)
+
     log = tmp_path / "log.txt"
     path = tmp_path / "faulty.toml"
     path.write_text(FAULTY_TOML.format(log=log))

@@ -66,3 +66,29 @@ def test_plots_render():
     assert len(fig.axes) == 9
     fig = plot_eigenfaces(images.reshape(9, 16)[:5], [0, 1], (1, 4, 4))
     assert len(fig.axes) == 6
+
+
+def test_plot_points_come_from_the_runs_test_split():
+    """`vaecore plot` samples its points from the run's own test split (split_seed of its
+    config), whatever --seed is: never training points."""
+    import numpy as np
+
+    from vaecore.report.traversals import sample_observations
+
+    class Data:
+        def observations_at(self, idx):
+            return np.asarray(idx, dtype=np.float32)[:, None]
+
+        def split(self, seed=0):  # what the old code called with --seed: must not be used
+            raise AssertionError("plot must use run.split(), not dataset.split(seed=...)")
+
+    class Run:
+        dataset = Data()
+
+        def split(self):
+            return np.arange(0, 80), np.arange(80, 90), np.arange(90, 100)
+
+    for seed in range(5):
+        x = sample_observations(Run(), 4, seed)[:, 0]
+        assert x.shape == (4,) and set(x) <= set(range(90, 100)) and np.all(np.diff(x) > 0)
+    assert sorted(sample_observations(Run(), 50, 0)[:, 0]) == list(range(90, 100))

@@ -1,7 +1,7 @@
 """Fast, deterministic fake run functions for the experiments tests (no training).
 
-Imported by name ("vaecore_fake_runs:run") in worker processes, so this folder is put on
-sys.path / PYTHONPATH by the tests' ``fakes`` fixture.
+Registered by the tests' ``fakes`` fixture (``register_run_function``); worker processes import
+them by the reference the driver ships, so this folder is put on sys.path / PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 
-def run(params, *, seed, metrics=(), out=None):
+def run(spec, *, out=None):
     """dto = 0.1·seed + x, ds = 1 − dto; optional log / fail / sleep / kill behaviours."""
+    params, seed = spec.params, spec.seed
     if params.get("log"):
         with open(params["log"], "a") as fh:
             fh.write(f"{params.get('x', 0)} {seed}\n")
@@ -30,8 +31,13 @@ def run(params, *, seed, metrics=(), out=None):
     result = {"dto": dto, "ds": 1.0 - dto, "pid": os.getpid()}
     if "fraction_polarized" in params:
         result["fraction_polarized"] = params["fraction_polarized"]
+    if spec.inputs:  # a later stage: read what the required stage's runs wrote
+        result["inputs"] = len(spec.inputs)
+        result["input_sum"] = sum(float(Path(i.artifacts, "value.txt").read_text()) for i in spec.inputs)
+    if out is not None:
+        (Path(out) / "value.txt").write_text(repr(dto))
     return result
 
 
-def not_a_dict(params, *, seed, metrics=(), out=None):
+def not_a_dict(spec, *, out=None):
     return [1, 2]

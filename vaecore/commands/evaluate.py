@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated metric names (default dto,ds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-points", type=int, default=None, dest="n_points")
+    p.add_argument("--dci-estimator", choices=("sklearn", "lightgbm"), default="sklearn",
+                   help="tree estimator of DCI (default sklearn, whatever is installed)")
     p.add_argument("--json", action="store_true", help="print one JSON object, one key per metric")
     p.set_defaults(func=run)
 
@@ -26,15 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from vaecore._io import atomic_write_json
     from vaecore.evaluation import evaluate
-    from vaecore.training.checkpoint import write_json_atomic
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    results = evaluate(args.dir, names, seed=args.seed, n_points=args.n_points, errors="record")
+    if not names:
+        raise ValueError(f"evaluate: --metrics must name at least one metric; got {args.metrics!r}")
+    options = {"dci": {"estimator": args.dci_estimator}} if "dci" in names else None
+    results = evaluate(args.dir, names, seed=args.seed, n_points=args.n_points, errors="record",
+                       options=options)
     path = Path(args.dir) / "metrics.json"
     stored = json.loads(path.read_text()) if path.is_file() else {}
     stored.update(results)
-    write_json_atomic(path, json.loads(json.dumps(stored, default=float)))
+    atomic_write_json(path, json.loads(json.dumps(stored, default=float)))
     if args.json:
         print(json.dumps(results, default=float))
     else:

@@ -14,19 +14,6 @@ def _load(run_dir: Path):
     return load_run(run_dir)
 
 
-def _sample_x(run, n: int, seed: int) -> np.ndarray:
-    ds = run.dataset
-    _, _, test = ds.split(seed=seed)
-    rng = np.random.default_rng(seed)
-    test = np.asarray(test)
-    idx = np.sort(rng.choice(test, size=min(n, len(test)), replace=False))
-    return ds.observations_at(idx)
-
-
-def _obs_shape(run) -> tuple[int, ...]:
-    return tuple(getattr(run, "observation_shape", None) or run.dataset.observation_shape)
-
-
 def _parse_latents(text: str) -> tuple[int, int]:
     try:
         i, j = (int(t) for t in text.split(","))
@@ -43,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--latents", required=True, help="two latent indices 'i,j'")
     t.add_argument("--range", type=float, default=2.5, help="traverse ±RANGE (default 2.5)")
     t.add_argument("--steps", type=int, default=7, help="values per axis (default 7)")
-    t.add_argument("--n-samples", type=int, default=300, help="points for the mean latent")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--n-samples", type=int, default=300,
+                   help="test-split points for the mean latent")
+    t.add_argument("--seed", type=int, default=0, help="seed of the sample of the run's test split")
     t.add_argument("--out", type=Path, default=None, help="file stem (default RUN/traversal_i_j)")
     t.set_defaults(func=run_traversal)
     e = psub.add_parser("eigenfaces", help="Fig. 3.6: ±alpha along the k latents of smallest mean σ")
@@ -52,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--alpha", type=float, default=2.5)
     e.add_argument("--k", type=int, default=5)
     e.add_argument("--n-samples", type=int, default=300)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=int, default=0, help="seed of the sample of the run's test split")
     e.add_argument("--out", type=Path, default=None, help="file stem (default RUN/eigenfaces)")
     e.set_defaults(func=run_eigenfaces)
     from vaecore.commands.visuals import register_plot_kinds
@@ -62,7 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_traversal(args: argparse.Namespace) -> int:
     from vaecore.report.figures import save_figure
-    from vaecore.report.traversals import latent_statistics, plot_traversal_grid, traverse_2d
+    from vaecore.report.traversals import (
+        latent_statistics,
+        observation_shape,
+        plot_traversal_grid,
+        sample_observations,
+        traverse_2d,
+    )
 
     i, j = _parse_latents(args.latents)
     if args.steps < 2:
@@ -73,35 +67,18 @@ def run_traversal(args: argparse.Namespace) -> int:
         if not 0 <= v < d or i == j:
             raise ValueError(f"plot traversal: --latents must be two distinct indices in [0, {d}); "
                              f"got {args.latents!r}")
-    z0, _ = latent_statistics(run.model, _sample_x(run, args.n_samples, args.seed))
+    z0, _ = latent_statistics(run.model, sample_observations(run, args.n_samples, args.seed))
     values = np.linspace(-args.range, args.range, args.steps)
     grid = traverse_2d(run.model, z0, i, j, values)
-    fig = plot_traversal_grid(grid, values, (i, j), _obs_shape(run))
+    fig = plot_traversal_grid(grid, values, (i, j), observation_shape(run))
     for p in save_figure(fig, args.out or Path(args.run) / f"traversal_{i}_{j}"):
         print(f"wrote {p}")
     return 0
 
 
-def draw_eigenfaces(run_dir: str | Path, out: str | Path, *, alpha: float = 2.5, k: int = 5,
-                    n_samples: int = 300, seed: int = 0) -> list[Path]:
-    """Fig. 3.6 for a trained run: ±α along the ``k`` latents of smallest mean σ (PNG + PDF)."""
-    from vaecore.report.figures import save_figure
-    from vaecore.report.traversals import (
-        eigenface_latents,
-        latent_statistics,
-        plot_eigenfaces,
-        traverse_1d,
-    )
-
-    run = _load(Path(run_dir))
-    z0, sigma = latent_statistics(run.model, _sample_x(run, n_samples, seed))
-    latents = eigenface_latents(sigma, k)
-    decoded = traverse_1d(run.model, z0, latents, alpha=alpha)
-    fig = plot_eigenfaces(decoded, list(latents), _obs_shape(run), alpha=alpha)
-    return save_figure(fig, out)
-
-
 def run_eigenfaces(args: argparse.Namespace) -> int:
+    from vaecore.report.traversals import draw_eigenfaces
+
     paths = draw_eigenfaces(args.run, args.out or Path(args.run) / "eigenfaces", alpha=args.alpha,
                             k=args.k, n_samples=args.n_samples, seed=args.seed)
     for p in paths:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vaecore.commands.report import write_report
+from vaecore.commands.report import print_report
 from vaecore.commands.sweep import EXIT_RUNS_FAILED, add_execution_args, run_sweeps
 from vaecore.experiments import experiment_groups, resolve_experiments
 
@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     specs = resolve_experiments(args.experiment)
     failed = run_sweeps(specs, args, scale="quick" if args.quick else "thesis")
-    print(write_report(args.out, figures=not args.no_figures, experiments=[s.name for s in specs]))
+    from vaecore.report import report
+
+    print_report(report(args.out, figures=not args.no_figures, experiments=[s.name for s in specs]))
     if failed:
         print(f"reproduce: {failed} runs failed; see 'vaecore report {args.out} --failed'",
               file=sys.stderr)

@@ -27,13 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not is_store(args.dir):
         raise FileNotFoundError(f"select: no results store in {str(args.dir)!r}")
-    from vaecore.report.tables import layouts_from_store_dir
+    from vaecore.report.sources import experiment_records
 
-    current = {n: set(lay["runs"]) for n, lay in layouts_from_store_dir(args.dir).items()
-               if "runs" in lay}
     with ResultsStore(args.dir) as store:
-        records = [r for r in store.runs(status="done")
-                   if r.experiment not in current or r.id in current[r.experiment]]
+        done = store.runs(status="done")
+        exps = experiment_records(store, sorted({r.experiment for r in done}))
+    current = {n: set(rec.runs) for n, rec in exps.items() if rec.runs}
+    records = [r for r in done if r.experiment not in current or r.id in current[r.experiment]]
     selections = select_by_dto(records, experiment=args.experiment)
     if not selections:
         raise ValueError("select: no done runs with a DtO value in this store")

@@ -11,11 +11,11 @@ from vaecore.experiments import (
     ResultsStore,
     make_executor,
     parse_overrides,
+    plan_stages,
     resolve_experiments,
-    sweep,
+    run_stages,
 )
 from vaecore.experiments.executors import EXECUTORS
-from vaecore.report.tables import record_layouts
 
 EXIT_RUNS_FAILED = 3
 
@@ -56,10 +56,7 @@ def executor_name(args: argparse.Namespace) -> str:
 def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
     """Sweep every spec into ``args.out``; return the number of failed runs."""
     overrides = parse_overrides(args.overrides)
-    runs = []
-    for spec in specs:
-        runs += spec.expand(scale=scale, seeds=args.seeds, overrides=overrides)
-    record_layouts(args.out, specs, runs)
+    stages = plan_stages(specs, scale=scale, seeds=args.seeds, overrides=overrides)
     name = executor_name(args)
     workers = args.workers
     if workers is None and name == "local":
@@ -67,12 +64,12 @@ def run_sweeps(specs, args: argparse.Namespace, *, scale: str) -> int:
     executor = make_executor(name, workers=workers, address=args.address, threads=args.threads)
     try:
         with ResultsStore(args.out) as store:
-            result = sweep(runs, store, executor=executor, out=args.out)
+            result = run_stages(stages, store, executor=executor, out=args.out)
     finally:
         executor.close()
     print(f"sweep: {result.total} runs: {result.skipped} already done, {result.done} done now, "
           f"{result.failed} failed; store: {Path(args.out) / 'results.sqlite'}", file=sys.stderr)
-    return result.failed
+    return result.failed + len(result.blocked)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

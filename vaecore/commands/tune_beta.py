@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from vaecore.experiments.spec import parse_overrides
+from vaecore.experiments.shipped import parse_overrides
 from vaecore.experiments.tune import train_mean_variances, tune_beta
 
 

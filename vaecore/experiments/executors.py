@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from vaecore.experiments.runfns import resolve_runner
+from vaecore.experiments.runfns import resolve_runner  # noqa: F401
 from vaecore.experiments.worker_process import init_worker
 
 Task = dict[str, Any]
@@ -49,16 +49,15 @@ def execute_one(task: Task) -> dict:
         ``{"id", "status": "failed", "error": <traceback>, "artifacts"}``.
     """
     try:
-        fn = resolve_runner(task["runner"])
-        metrics = fn(
-            dict(task["params"]),
-            seed=int(task["seed"]),
-            metrics=tuple(task.get("metrics", ())),
-            out=task.get("artifacts"),
-        )
+        from vaecore.experiments.runfns import get_run_function
+        from vaecore.experiments.runspec import RunSpec  # tasks ship a RunSpec as JSON
+
+        spec = RunSpec.from_json(task["spec"])
+        entry = get_run_function(spec.runner, plugin=task.get("plugin"))
+        metrics = entry.fn(spec, out=task.get("artifacts"))
         if not isinstance(metrics, dict):
             raise TypeError(
-                f"run function {task['runner']!r} must return a dict of metrics; "
+                f"run function {spec.runner!r} must return a dict of metrics; "
                 f"got {type(metrics).__name__}"
             )
         json.dumps(metrics, allow_nan=False)  # JSON-able and finite, or a clear failure

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from vaecore._paths import resolve_under
 from vaecore.experiments.executors import SequentialExecutor
-from vaecore.experiments.spec import RunSpec
+from vaecore.experiments.runspec import RunSpec
 from vaecore.experiments.store import ResultsStore
 
 
@@ -29,19 +30,41 @@ class SweepResult:
     done: int
     failed: int
     failed_ids: tuple[str, ...]
+    blocked: tuple[str, ...] = ()
 
     @property
     def value(self) -> int:
         """Runs that failed in this call (0 = success)."""
         return self.failed
 
+    def __add__(self, other: SweepResult) -> SweepResult:
+        return SweepResult(self.total + other.total, self.skipped + other.skipped,
+                           self.done + other.done, self.failed + other.failed,
+                           self.failed_ids + other.failed_ids, self.blocked + other.blocked)
+
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def artifacts_dir(out: str | Path, run: RunSpec) -> Path:
-    """Where a run's artifacts (checkpoints, history) live: ``OUT/runs/<experiment>/<id>``."""
-    return Path(out) / "runs" / run.experiment / run.id
+    """Where a run's artifacts (checkpoints, history) live: ``OUT/runs/<experiment>/<id>``,
+    always inside ``OUT`` (the experiment name is one path component)."""
+    rel = Path("runs") / run.experiment / run.id
+    resolve_under(out, rel, what="run artifacts folder")  # refuses a path that leaves OUT
+    return Path(out) / rel
+
+
+def make_task(run: RunSpec, out: str | Path | None) -> dict:
+    """The JSON-able task an executor ships: the RunSpec as JSON, where its artifacts go, and
+    the import reference of a plugin run function registered in this process."""
+    from vaecore.experiments.runfns import get_run_function
+
+    return {
+        "id": run.id,
+        "spec": run.to_json(),
+        "plugin": get_run_function(run.runner).plugin,
+        "artifacts": None if out is None else str(artifacts_dir(out, run)),
+    }
 
 
 def sweep(
@@ -78,17 +101,7 @@ def sweep(
     skipped = len(by_id) - len(todo)
     if skipped:
         log(f"sweep: {skipped} of {len(by_id)} runs already done, skipping them")
-    tasks = [
-        {
-            "id": r.id,
-            "runner": r.runner,
-            "params": r.params,
-            "seed": r.seed,
-            "metrics": list(r.metrics),
-            "artifacts": None if out is None else str(artifacts_dir(out, r)),
-        }
-        for r in todo
-    ]
+    tasks = [make_task(r, out) for r in todo]
 
     def on_start(task: dict) -> bool:  # claim first: another driver may hold the run
         if store.claim(task["id"]):

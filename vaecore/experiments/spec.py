@@ -5,16 +5,20 @@ scales, ``thesis`` (the thesis's settings, for a GPU or a cluster) and
 ``quick`` (2 CPU cores, minutes). Expanding it yields one :class:`RunSpec`
 per (grid point × variant × seed). Layout::
 
-    [experiment]                 # name, title, description, runner, metrics, groups
-    [report]                     # table, rows, columns, figure (how reports lay it out)
+    [experiment]                 # name, title, description, runner, metrics, groups, requires
+    [report]                     # table, title, rows, columns, figure, x, metrics, thesis, labels
     [defaults]                   # run parameters shared by every run
     [grid]                       # optional: key = [values…], cartesian product
     [[variants]]                 # one table per column of the thesis table; key "variant" names it
     [scales.quick]               # seeds, and defaults / variants.<name> / grid overriding the above
     [scales.thesis]
 
+``runner`` names a registered run function (:mod:`vaecore.experiments.runfns`), never code.
 Run parameters are the keys of :class:`vaecore.TrainConfig` for the ``train``
-runner (plus ``scale``), or the runner's own keys. A dotted key such as
+runner (plus ``scale`` and the evaluator options ``<evaluator>_<option>`` of
+:mod:`vaecore.evaluation_options`, e.g. ``dto_points``), or the runner's own keys.
+``requires`` names experiments (stages) whose finished runs this one needs; the sweep driver
+(:mod:`vaecore.experiments.stages`) runs them first. A dotted key such as
 ``"dataset_options.ratio"`` sets one entry of a dict-valued parameter; its
 last component (``ratio``) is the name reports use.
 
@@ -32,105 +36,28 @@ import itertools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vaecore.experiments.store import run_id
+from vaecore._paths import check_component
+from vaecore.experiments.parsing import (
+    EXPERIMENT_KEYS,
+    ParamChecker,
+    ReportSpec,
+    SCALES,
+    TOP_KEYS,
+    check_keys,
+    check_names,
+    check_table,
+    parse_scales,
+    parse_variants,
+)
+from vaecore.experiments.runspec import RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-SCALES: tuple[str, ...] = ("quick", "thesis")
-
-_TOP_KEYS = ("experiment", "report", "defaults", "grid", "variants", "scales")
-_EXPERIMENT_KEYS = ("name", "title", "description", "runner", "metrics", "groups")
-_REPORT_KEYS = ("table", "rows", "columns", "figure", "x")
-_SCALE_KEYS = ("seeds", "defaults", "variants", "grid")
-_FIGURES = ("scatter", "line", "ratio", "eigenfaces", "none")
-
-
-def _bad_key(where: str, key: str, valid: Sequence[str]) -> ValueError:
-    return ValueError(
-        f"{where}: unknown key {key!r}; valid keys are: {', '.join(sorted(valid))}"
-    )
-
-
-def _check_keys(where: str, table: Mapping[str, Any], valid: Sequence[str]) -> None:
-    for key in table:
-        if key not in valid:
-            raise _bad_key(where, key, valid)
-
-
-def _check_table(where: str, value: Any) -> dict:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be a table; got {type(value).__name__}")
-    return dict(value)
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of an experiment: what a worker needs to train and evaluate it.
-
-    Attributes
-    ----------
-    experiment : str
-        Experiment name.
-    runner : str
-        Run-function name (see :mod:`vaecore.experiments.runfns`) or ``"module:function"``.
-    params : dict
-        Run parameters (``TrainConfig`` keys for the ``train`` runner).
-    group : dict
-        Labels reports group seeds by: ``variant`` and the grid keys.
-    seed : int
-    metrics : tuple of str
-        Metrics to evaluate.
-    """
-
-    experiment: str
-    runner: str
-    params: dict
-    group: dict
-    seed: int
-    metrics: tuple[str, ...] = ()
-
-    @property
-    def config(self) -> dict:
-        """The JSON stored in the results store (hashed into :attr:`id` with the seed)."""
-        return {
-            "runner": self.runner,
-            "params": self.params,
-            "group": self.group,
-            "metrics": list(self.metrics),
-        }
-
-    @property
-    def id(self) -> str:
-        return run_id(self.experiment, self.config, self.seed)
-
-    @classmethod
-    def from_record(cls, experiment: str, config: Mapping[str, Any], seed: int) -> RunSpec:
-        return cls(
-            experiment=experiment,
-            runner=config["runner"],
-            params=dict(config["params"]),
-            group=dict(config["group"]),
-            seed=int(seed),
-            metrics=tuple(config.get("metrics", ())),
-        )
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    """How reports lay out an experiment: ``rows`` × metrics lines, ``columns`` cells."""
-
-    table: str
-    rows: str = "dataset"
-    columns: str = "variant"
-    figure: str = "none"
-    x: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,12 +75,15 @@ class ExperimentSpec:
     grid: dict
     variants: tuple[dict, ...]
     scales: dict
+    requires: tuple[str, ...] = ()
     source: str | None = field(default=None, compare=False)
 
-    # -- construction -----------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> ExperimentSpec:
         """Validate a config mapping (as read from TOML) and build the spec.
+
+        Every run of both scales is expanded once here, so a bad parameter or evaluator option
+        fails when the config loads.
 
         Raises
         ------
@@ -161,107 +91,40 @@ class ExperimentSpec:
             Naming the first bad key and listing the valid ones.
         """
         where = f"experiment config {source}" if source else "experiment config"
-        data = _check_table(where, data)
-        _check_keys(where, data, _TOP_KEYS)
-        exp = _check_table(f"{where} [experiment]", data.get("experiment", {}))
-        _check_keys(f"{where} [experiment]", exp, _EXPERIMENT_KEYS)
+        data = check_table(where, data)
+        check_keys(where, data, TOP_KEYS)
+        exp = check_table(f"{where} [experiment]", data.get("experiment", {}))
+        check_keys(f"{where} [experiment]", exp, EXPERIMENT_KEYS)
         if "name" not in exp:
             raise ValueError(f"{where} [experiment]: missing required key 'name'")
-        runner = str(exp.get("runner", "train"))
-        from vaecore.experiments.runfns import runner_keys
-
-        valid_params = runner_keys(runner)
-
-        def check_params(w: str, table: Any) -> dict:
-            table = _check_table(w, table)
-            if valid_params is not None:
-                for key in table:
-                    head = key.split(".", 1)[0]
-                    if head not in valid_params:
-                        raise _bad_key(w, key, valid_params)
-            return table
-
-        rep = _check_table(f"{where} [report]", data.get("report", {}))
-        _check_keys(f"{where} [report]", rep, _REPORT_KEYS)
-        report = ReportSpec(
-            table=str(rep.get("table", exp["name"])),
-            rows=str(rep.get("rows", "dataset")),
-            columns=str(rep.get("columns", "variant")),
-            figure=str(rep.get("figure", "none")),
-            x=rep.get("x"),
-        )
-        if report.figure not in _FIGURES:
-            raise ValueError(
-                f"{where} [report]: figure must be one of {', '.join(_FIGURES)}; got {report.figure!r}"
-            )
-        defaults = check_params(f"{where} [defaults]", data.get("defaults", {}))
-        grid = cls._check_grid(f"{where} [grid]", data.get("grid", {}), check_params)
-        raw_variants = data.get("variants", [{"variant": "default"}])
-        if not isinstance(raw_variants, list) or not raw_variants:
-            raise ValueError(f"{where}: [[variants]] must be a non-empty array of tables")
-        variants = []
-        for i, v in enumerate(raw_variants):
-            w = f"{where} [[variants]] #{i + 1}"
-            v = _check_table(w, v)
-            if "variant" not in v:
-                raise ValueError(f"{w}: missing required key 'variant' (the column label)")
-            label = str(v.pop("variant"))
-            variants.append({"variant": label, **check_params(w, v)})
-        labels = [v["variant"] for v in variants]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"{where}: variant labels must be unique; got {labels}")
-        scales = {}
-        raw_scales = _check_table(f"{where} [scales]", data.get("scales", {}))
-        _check_keys(f"{where} [scales]", raw_scales, SCALES)
-        for sname in SCALES:
-            w = f"{where} [scales.{sname}]"
-            sc = _check_table(w, raw_scales.get(sname, {}))
-            _check_keys(w, sc, _SCALE_KEYS)
-            seeds = sc.get("seeds", 5 if sname == "thesis" else 3)
-            if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-                raise ValueError(f"{w}: seeds must be a positive integer; got {seeds!r}")
-            sv = _check_table(f"{w}.variants", sc.get("variants", {}))
-            for label, table in sv.items():
-                if label not in labels:
-                    raise ValueError(
-                        f"{w}.variants: unknown variant {label!r}; valid variants are: "
-                        f"{', '.join(labels)}"
-                    )
-                sv[label] = check_params(f"{w}.variants.{label}", table)
-            scales[sname] = {
-                "seeds": seeds,
-                "defaults": check_params(f"{w}.defaults", sc.get("defaults", {})),
-                "variants": sv,
-                "grid": (
-                    cls._check_grid(f"{w}.grid", sc["grid"], check_params) if "grid" in sc else None
-                ),
-            }
-        metrics = exp.get("metrics", ["dto", "ds"])
-        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-            raise ValueError(f"{where} [experiment]: metrics must be a list of names; got {metrics!r}")
-        groups = exp.get("groups", [])
-        return cls(
-            name=str(exp["name"]),
-            title=str(exp.get("title", exp["name"])),
+        name = check_component(str(exp["name"]), what=f"{where} [experiment] name")
+        try:
+            check = ParamChecker(str(exp.get("runner", "train")))
+        except ValueError as exc:
+            raise ValueError(f"{where} [experiment]: {exc}") from None
+        variants = parse_variants(where, data.get("variants", [{"variant": "default"}]), check)
+        requires = check_names(f"{where} [experiment] requires", exp.get("requires", []))
+        for req in requires:
+            check_component(req, what=f"{where} [experiment] requires")
+        spec = cls(
+            name=name,
+            title=str(exp.get("title", name)),
             description=str(exp.get("description", "")),
-            runner=runner,
-            metrics=tuple(metrics),
-            groups=tuple(str(g) for g in groups),
-            report=report,
-            defaults=defaults,
-            grid=grid,
-            variants=tuple(variants),
-            scales=scales,
+            runner=str(exp.get("runner", "train")),
+            metrics=check_names(f"{where} [experiment] metrics", exp.get("metrics", ["dto", "ds"])),
+            groups=tuple(str(g) for g in exp.get("groups", [])),
+            report=ReportSpec.from_dict(f"{where} [report]",
+                                        check_table(f"{where} [report]", data.get("report", {})), name),
+            defaults=check(f"{where} [defaults]", data.get("defaults", {})),
+            grid=check.grid(f"{where} [grid]", data.get("grid", {})),
+            variants=variants,
+            scales=parse_scales(where, data.get("scales", {}), [v["variant"] for v in variants], check),
+            requires=requires,
             source=source,
         )
-
-    @staticmethod
-    def _check_grid(where: str, grid: Any, check_params) -> dict:
-        grid = check_params(where, grid)
-        for key, values in grid.items():
-            if not isinstance(values, list) or not values:
-                raise ValueError(f"{where}: {key!r} must be a non-empty list of values; got {values!r}")
-        return grid
+        for scale in SCALES:
+            spec.expand(scale=scale, seeds=[0])
+        return spec
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExperimentSpec:
@@ -272,11 +135,10 @@ class ExperimentSpec:
         with path.open("rb") as fh:
             try:
                 data = tomllib.load(fh)
-            except tomllib.TOMLDecodeError as exc:
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ValueError(f"experiment config {path}: invalid TOML: {exc}") from None
         return cls.from_dict(data, source=str(path))
 
-    # -- expansion ---------------------------------------------------------------------
     def expand(
         self,
         *,
@@ -303,22 +165,8 @@ class ExperimentSpec:
         if scale not in SCALES:
             raise ValueError(f"ExperimentSpec.expand: scale must be one of {SCALES}; got {scale!r}")
         sc = self.scales[scale]
-        if seeds is None:
-            seed_list = list(range(sc["seeds"]))
-        elif isinstance(seeds, int) and not isinstance(seeds, bool):
-            if seeds < 1:
-                raise ValueError(f"ExperimentSpec.expand: seeds must be >= 1; got {seeds}")
-            seed_list = list(range(seeds))
-        else:
-            seed_list = [int(s) for s in seeds]
-        overrides = dict(overrides or {})
-        from vaecore.experiments.runfns import runner_keys
-
-        valid = runner_keys(self.runner)
-        if valid is not None:
-            for key in overrides:
-                if key.split(".", 1)[0] not in valid:
-                    raise _bad_key(f"{self.name}: override", key, valid)
+        seed_list = _seed_list(sc["seeds"] if seeds is None else seeds)
+        overrides = ParamChecker(self.runner)(f"{self.name}: override", dict(overrides or {}))
         grid = sc["grid"] if sc["grid"] is not None else self.grid
         keys = list(grid)
         points = [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
@@ -326,35 +174,47 @@ class ExperimentSpec:
         for seed in seed_list:
             for point in points:
                 for variant in self.variants:
-                    label = variant["variant"]
                     own = {k: v for k, v in variant.items() if k != "variant"}
-                    own_scaled = sc["variants"].get(label, {})
+                    own_scaled = sc["variants"].get(variant["variant"], {})
                     pinned = set(own) | set(own_scaled)
-                    params: dict = {"scale": scale} if self.runner == "train" else {}
-                    for layer in (
-                        self.defaults,
-                        sc["defaults"],
-                        own,
-                        own_scaled,
-                        point,
-                        {k: v for k, v in overrides.items() if k not in pinned},
-                    ):
-                        _merge(params, layer)
-                    group = {"variant": label}
-                    group.update({k.rsplit(".", 1)[-1]: v for k, v in point.items()})
-                    if params.get("dataset") is not None:
-                        group.setdefault("dataset", params["dataset"])
-                    out.append(
-                        RunSpec(
-                            experiment=self.name,
-                            runner=self.runner,
-                            params=params,
-                            group=group,
-                            seed=seed,
-                            metrics=self.metrics,
-                        )
-                    )
+                    layers = (self.defaults, sc["defaults"], own, own_scaled, point,
+                              {k: v for k, v in overrides.items() if k not in pinned})
+                    out.append(self._run(scale, seed, variant["variant"], point, layers))
         return out
+
+    def _run(self, scale: str, seed: int, label: str, point: dict, layers) -> RunSpec:
+        """One RunSpec: merge the parameter layers, split off evaluator options, resolve training."""
+        from vaecore.evaluation_options import split_evaluator_options
+        from vaecore.experiments.runfns import get_run_function, resolve_train_config
+
+        entry = get_run_function(self.runner)
+        params: dict = {"scale": scale} if entry.trains else {}
+        for layer in layers:
+            _merge(params, layer)
+        group = {"variant": label}
+        group.update({k.rsplit(".", 1)[-1]: v for k, v in point.items()})
+        if params.get("dataset") is not None:
+            group.setdefault("dataset", params["dataset"])
+        where = f"experiment {self.name!r} ({scale}, variant {label!r})"
+        own, evaluation = (split_evaluator_options(params, self.metrics, where=where)
+                           if entry.evaluates else (params, {}))
+        train = None
+        if entry.trains:
+            try:
+                train = resolve_train_config(own, seed)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        return RunSpec(experiment=self.name, runner=self.runner, params=params, group=group,
+                       seed=seed, metrics=self.metrics, train=train, evaluation=evaluation,
+                       requires=self.requires)
+
+
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"ExperimentSpec.expand: seeds must be >= 1; got {seeds}")
+        return list(range(seeds))
+    return [int(s) for s in seeds]
 
 
 def _merge(params: dict, layer: Mapping[str, Any]) -> None:
@@ -373,71 +233,11 @@ def _merge(params: dict, layer: Mapping[str, Any]) -> None:
             params[key] = value
 
 
-def parse_overrides(items: Sequence[str]) -> dict:
-    """Parse ``key=value`` strings (values as TOML literals, else strings)."""
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--set: expected key=value; got {item!r}")
-        key, raw = item.split("=", 1)
-        key = key.strip()
-        try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        out[key] = value
-    return out
+def __getattr__(name: str):
+    # the shipped-config helpers moved to vaecore.experiments.shipped
+    if name in ("list_experiments", "load_experiment", "experiment_groups", "resolve_experiments",
+                "parse_overrides"):
+        from vaecore.experiments import shipped
 
-
-# -- the shipped configs -----------------------------------------------------------------
-def _config_dir():
-    return resources.files("vaecore.experiments") / "configs"
-
-
-def list_experiments() -> list[str]:
-    """Names of the experiment configs shipped with vaecore."""
-    return sorted(
-        p.name[: -len(".toml")] for p in _config_dir().iterdir() if p.name.endswith(".toml")
-    )
-
-
-def experiment_groups() -> dict[str, list[str]]:
-    """Group name → experiment names (``[experiment] groups``), for ``vaecore reproduce``."""
-    groups: dict[str, list[str]] = {}
-    for name in list_experiments():
-        for g in load_experiment(name).groups:
-            groups.setdefault(g, []).append(name)
-    return groups
-
-
-def load_experiment(name_or_path: str | Path) -> ExperimentSpec:
-    """Load a shipped experiment by name, or any config by path.
-
-    Raises
-    ------
-    ValueError
-        Unknown name (listing the shipped ones) or an invalid config.
-    """
-    text = str(name_or_path)
-    if text.endswith(".toml") or Path(text).is_file():
-        return ExperimentSpec.from_toml(text)
-    resource = _config_dir() / f"{text}.toml"
-    if not resource.is_file():
-        raise ValueError(
-            f"load_experiment: unknown experiment {text!r}; shipped experiments are: "
-            f"{', '.join(list_experiments())} (or give a path to a .toml file)"
-        )
-    with resources.as_file(resource) as path:
-        spec = ExperimentSpec.from_toml(path)
-    return spec
-
-
-def resolve_experiments(name: str) -> list[ExperimentSpec]:
-    """A shipped experiment, a group of them (e.g. ``synthetic``) or a config path."""
-    groups = experiment_groups()
-    if name in groups:
-        return [load_experiment(n) for n in groups[name]]
-    try:
-        return [load_experiment(name)]
-    except ValueError as exc:
-        raise ValueError(f"{exc}; groups are: {', '.join(sorted(groups))}") from None
+        return getattr(shipped, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -283,17 +283,16 @@ class ResultsStore:
             out[status] = int(n)
         return out
 
-
     # -- experiment records (the report's layouts) ----------------------------------
     def put_experiment(self, name: str, record: dict) -> None:
         """Store (replace) the JSON-able record of experiment ``name``: title, report layout,
         metrics, thesis values."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"ResultsStore.put_experiment: name must be a non-empty str; got {name!r}")
-        if not isinstance(record, dict):
+        if not isinstance(record, Mapping):
             raise TypeError("ResultsStore.put_experiment: record must be a dict; "
                             f"got {type(record).__name__}")
-        payload = canonical_json(record)
+        payload = canonical_json(dict(record))
         with self._transaction() as cur:
             cur.execute("INSERT INTO experiments (name, record, updated_at) VALUES (?, ?, ?) "
                         "ON CONFLICT(name) DO UPDATE SET record=excluded.record, "
@@ -306,6 +305,7 @@ class ResultsStore:
             return legacy_records(self.path)
         rows = self._conn.execute("SELECT name, record FROM experiments ORDER BY rowid").fetchall()
         return {name: json.loads(record) for name, record in rows}
+
 
 def is_store(path: str | Path) -> bool:
     """Whether ``path`` is (or is a directory holding) a results store."""

@@ -123,10 +123,9 @@ def theorem2_run(
     params: Mapping[str, Any],
     *,
     seed: int,
-    metrics: Sequence[str] = (),
     out: str | Path | None = None,
 ) -> dict:
-    """The ``theorem2`` runner: train a linear VAE, compare its decoder with PCA."""
+    """The ``theorem2`` run function: train a linear VAE, compare its decoder with PCA."""
     p = {**_DEFAULTS, **dict(params)}
     unknown = set(p) - set(THEOREM2_KEYS)
     if unknown:
@@ -156,10 +155,7 @@ def theorem2_run(
         if not math.isfinite(value):
             raise RuntimeError(f"theorem2_run: {key} is not finite ({value})")
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / "decoder.npy.tmp"
-        with tmp.open("wb") as fh:
-            np.save(fh, w)
-        tmp.replace(out / "decoder.npy")
+        from vaecore._io import atomic_write
+
+        atomic_write(Path(out) / "decoder.npy", lambda fh: np.save(fh, w))
     return result

@@ -89,18 +89,18 @@ def tune_beta(
 def train_mean_variances(dataset: str, model: str, *, scale: str = "quick", seed: int = 0,
                          n_points: int = 2000, overrides: Mapping[str, Any] | None = None
                          ) -> Callable[[float], np.ndarray]:
-    """``β -> E σ²`` by training ``TrainConfig.preset(dataset, scale, model, beta)`` (real runs)."""
+    """``β -> E σ²`` over (up to ``n_points`` of) the test split, by training the preset of
+    ``dataset`` at ``scale`` with ``model`` and ``beta`` (real runs)."""
     def fn(beta: float) -> np.ndarray:
         import torch
 
         from vaecore import TrainConfig, train
 
-        cfg = TrainConfig.preset(dataset, scale=scale, **{**dict(overrides or {}),
-                                                          "model": model, "beta": beta, "seed": seed})
+        cfg = TrainConfig.from_dict({"preset": dataset, "scale": scale, **dict(overrides or {}),
+                                     "model": model, "beta": beta, "seed": seed})
         run = train(cfg, out=None, progress=False)
-        ds = run.dataset
-        _, _, test = ds.split(seed=seed)
-        x = ds.observations_at(np.asarray(test)[:n_points])
+        test = np.asarray(run.split()[2])  # the run's own test split, never training points
+        x = run.dataset.observations_at(test[:n_points])
         run.model.eval()
         with torch.no_grad():
             _, logvar = run.model.encode(torch.as_tensor(x))

@@ -8,7 +8,6 @@ points each metric needs with disentanglement_lib's sizes and returns its result
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -61,10 +60,11 @@ def _sap(dataset, represent, *, seed, fast, progress, **options):
     return sap(*_train_test(dataset, represent, seed, fast, progress, test=True), seed=seed, **options)
 
 
-def _dci(dataset, represent, *, seed, fast, progress, **options):
-    if "backend" not in options:
-        options["backend"] = "lightgbm" if importlib.util.find_spec("lightgbm") else "sklearn"
-    return dci(*_train_test(dataset, represent, seed, fast, progress, test=True), seed=seed, **options)
+def _dci(dataset, represent, *, seed, fast, progress, estimator="sklearn", **options):
+    # the tree estimator is chosen explicitly (default sklearn), never by what is installed
+    check_option(_FUNC, "estimator", estimator, ("sklearn", "lightgbm"))
+    return dci(*_train_test(dataset, represent, seed, fast, progress, test=True), seed=seed,
+               backend=estimator, **options)
 
 
 def _factor_vae(dataset, represent, *, seed, fast, progress, **options):
@@ -114,8 +114,8 @@ def score_representation(
     progress : bool
         Show tqdm bars while encoding.
     **options
-        Passed to the metric (e.g. ``backend=`` for DCI, which defaults to LightGBM when it
-        is installed; MIG drops constant factors by default).
+        Passed to the metric (e.g. ``estimator="sklearn"|"lightgbm"`` for DCI, default
+        "sklearn" whatever is installed; MIG drops constant factors by default).
 
     Returns
     -------

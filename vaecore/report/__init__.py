@@ -1,24 +1,22 @@
-"""Reports: tables beside the thesis's numbers, figures, traversals (SPEC §6)."""
+"""Reports: tables beside the thesis's numbers, figures, traversals (SPEC §6).
 
-from vaecore.report.tables import (
-    MARK,
-    Cell,
-    Table,
-    build_tables,
-    layouts_from_store_dir,
-    record_layouts,
-    write_tables,
-)
-from vaecore.report.thesis import format_key, thesis_value, thesis_values
+``report(store_path, out_dir)`` builds everything from a results store alone.
+"""
+
+from vaecore.report.aggregate import build_tables
+from vaecore.report.build import Report, report
+from vaecore.report.tables import MARK, Cell, Table, write_tables
+from vaecore.report.thesis import format_key, thesis_table, thesis_value, thesis_values
 
 __all__ = [
     "MARK",
     "Cell",
+    "Report",
     "Table",
     "build_tables",
     "format_key",
-    "layouts_from_store_dir",
-    "record_layouts",
+    "report",
+    "thesis_table",
     "thesis_value",
     "thesis_values",
     "write_tables",

@@ -10,13 +10,14 @@ atomically by :func:`save_figure`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from vaecore.report.tables import METRIC_LABELS, Table
+from vaecore._io import atomic_write
+from vaecore._paths import check_component
+from vaecore.report.tables import Table
 
 
 def _figure(*, nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0)):
@@ -32,16 +33,12 @@ def _figure(*, nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0,
 
 
 def save_figure(fig, path: str | Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
-    """Save ``fig`` as ``path.<fmt>`` for each format, each through a temp file + ``os.replace``."""
+    """Save ``fig`` as ``path.<fmt>`` for each format, each atomically (:mod:`vaecore._io`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in formats:
         final = path.parent / f"{path.name}.{fmt}"
-        tmp = final.with_name(final.name + ".tmp")
-        fig.savefig(tmp, format=fmt, dpi=150)
-        os.replace(tmp, final)
-        written.append(final)
+        written.append(atomic_write(final, lambda fh, fmt=fmt: fig.savefig(fh, format=fmt, dpi=150)))
     return written
 
 
@@ -102,7 +99,7 @@ def _errorbar_panels(table: Table, metrics: Sequence[str], *, logx: bool, thesis
                                 color=f"C{ri}", alpha=0.6, label=f"{row} (thesis)")
         if logx:
             ax.set_xscale("log")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_ylabel(table.label(metric))
         ax.legend(fontsize=7)
     axes[-1, 0].set_xlabel(table.columns_key)
     axes[0, 0].set_title(table.title, fontsize=9)
@@ -131,5 +128,6 @@ def draw_figures(tables: Iterable[Table], kinds: dict[str, str], out: str | Path
         kind = kinds.get(table.id, "none")
         if kind in FIGURES and table.cells:
             fig = FIGURES[kind](table)
-            written += save_figure(fig, Path(out) / "figures" / table.id)
+            name = check_component(table.id, what="report table id")
+            written += save_figure(fig, Path(out) / "figures" / name)
     return written

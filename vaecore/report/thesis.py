@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 from importlib import resources
@@ -32,6 +33,27 @@ def thesis_values() -> dict:
     """The whole table: ``{table: {row: {column: {metric: [mean, std?]}}}}``."""
     with (resources.files("vaecore.report") / "thesis_values.toml").open("rb") as fh:
         return tomllib.load(fh)
+
+
+def thesis_table(name: str) -> dict:
+    """The thesis's values of one table, ``{row: {column: {metric: [mean, std?]}}}``.
+
+    ``name`` is a top-level key of ``thesis_values.toml`` (an experiment config's
+    ``[report] thesis``); an unknown name raises ``ValueError`` listing the known ones.
+    """
+    values = thesis_values()
+    if name not in values:
+        raise ValueError(f"thesis values: unknown table {name!r}; known tables are: "
+                         f"{', '.join(sorted(values))}")
+    return copy.deepcopy(values[name])
+
+
+def lookup(values: dict, row: object, column: object, metric: str) -> tuple[float, float | None] | None:
+    """``(mean, std)`` of one cell of a :func:`thesis_table` (``None``: the thesis has none)."""
+    entry = values.get(format_key(row), {}).get(format_key(column), {}).get(metric)
+    if entry is None:
+        return None
+    return float(entry[0]), (float(entry[1]) if len(entry) > 1 else None)
 
 
 def thesis_value(table: str, row: object, column: object, metric: str) -> tuple[float, float | None] | None:

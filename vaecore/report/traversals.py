@@ -146,3 +146,30 @@ def plot_eigenfaces(decoded: np.ndarray, latents: Sequence[int], observation_sha
                 ax.set_title(f"z{latents[c - 1]}", fontsize=8)
             ax.set_ylabel(f"{'−' if r == 0 else '+'}{alpha:g}", fontsize=7) if c == 1 else None
     return fig
+
+
+def sample_observations(run, n: int, seed: int) -> np.ndarray:
+    """Observations of ``n`` points of the run's own test split (seeded sample, sorted indices);
+    never training points, whatever ``seed`` is."""
+    from vaecore.evaluation import sample_test_split
+
+    return np.asarray(run.dataset.observations_at(sample_test_split(run, n, seed)))
+
+
+def observation_shape(run) -> tuple[int, ...]:
+    return tuple(getattr(run, "observation_shape", None) or run.dataset.observation_shape)
+
+
+def draw_eigenfaces(run_dir, out, *, alpha: float = 2.5, k: int = 5, n_samples: int = 300,
+                    seed: int = 0) -> list:
+    """Fig. 3.6 for a trained run folder: ±α along the ``k`` latents of smallest mean σ, from the
+    mean latent of ``n_samples`` test-split points; written as ``out.png`` / ``out.pdf``."""
+    from vaecore import load_run
+    from vaecore.report.figures import save_figure
+
+    run = load_run(run_dir)
+    z0, sigma = latent_statistics(run.model, sample_observations(run, n_samples, seed))
+    latents = eigenface_latents(sigma, k)
+    decoded = traverse_1d(run.model, z0, latents, alpha=alpha)
+    fig = plot_eigenfaces(decoded, list(latents), observation_shape(run), alpha=alpha)
+    return save_figure(fig, out)
