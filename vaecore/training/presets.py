@@ -85,8 +85,12 @@ _ALIASES = {"fmnist": "fashion-mnist", "synth_lin": "synth-lin", "synth_nonlin":
 SCALES: tuple[str, ...] = ("quick", "thesis")
 
 
-def preset_dict(dataset: str, scale: str) -> dict[str, Any]:
-    """The preset's settings as a dict (thesis settings updated by the quick overrides)."""
+def preset_dict(dataset: str, scale: str, *, model: str | None = None) -> dict[str, Any]:
+    """The preset's settings as a flat dict (thesis settings updated by the quick overrides).
+
+    ``model``: the model the preset will be used with (reserved for presets whose primary
+    hyperparameter depends on the model).
+    """
     name = _ALIASES.get(dataset, dataset)
     if name not in PRESETS:
         raise ValueError(
