@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vaecore._validation import check_float, check_int, check_option
 from vaecore.models import ACTIVATIONS, INITS, ModelOptions, Networks, registry
 from vaecore.models.base import LIKELIHOODS
+from vaecore.training.flat import FlatOption, flat
 
 __all__ = ["OPTIMIZERS", "TrainConfig"]
 
@@ -36,36 +37,6 @@ RESUMABLE_CHANGES = frozenset(
 # Keys added after the flat layout; :meth:`TrainConfig.to_dict` writes them only when they differ
 # from these defaults, so that configs that do not use them stay readable by that release.
 _ADDED_DEFAULTS: dict[str, Any] = {"init": "torch"}
-
-
-class _FlatOption:
-    """A flat key of the earlier layout (e.g. ``beta``): a dataclass field whose value lives in
-    ``model_options``. Reading gives the model's option (None when the model lacks it); setting it
-    on a made config replaces the option (validated); in ``__init__`` the value is folded into
-    ``model_options`` by ``__post_init__`` (see :func:`vaecore.models.registry.make_options`)."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        opts = obj.__dict__.get("model_options")
-        if isinstance(opts, ModelOptions):
-            return getattr(opts, self.name, None)
-        return obj.__dict__.get("_pending", {}).get(self.name)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        if value is self:  # the dataclass default: not given
-            return
-        if isinstance(obj.__dict__.get("model_options"), ModelOptions):
-            obj.model_options = registry.make_options(obj.model, obj.model_options, legacy={self.name: value})
-        else:
-            obj.__dict__.setdefault("_pending", {})[self.name] = value
-
-
-def _flat() -> Any:
-    return field(default=_FlatOption(), compare=False, repr=False)
 
 
 @dataclass
@@ -131,10 +102,10 @@ class TrainConfig:
     dataset: str = "synth-lin"
     dataset_options: dict[str, Any] = field(default_factory=dict)
     model: str = "beta-vae"
-    beta: float | None = _flat()
-    gamma: float | None = _flat()
-    lambda_od: float | None = _flat()
-    lambda_d: float | None = _flat()
+    beta: float | None = flat()
+    gamma: float | None = flat()
+    lambda_od: float | None = flat()
+    lambda_d: float | None = flat()
     architecture: str = "mlp"
     encoder_hidden: tuple[int, ...] = ()
     decoder_hidden: tuple[int, ...] = ()
@@ -143,8 +114,8 @@ class TrainConfig:
     decoder_activation: str | None = None
     conv_kernels: tuple[int, ...] = (4, 4, 2, 2)
     deconv_kernels: tuple[int, ...] = (4, 4, 4, 4)
-    discriminator_hidden: tuple[int, ...] | None = _flat()
-    discriminator_lr: float | None = _flat()
+    discriminator_hidden: tuple[int, ...] | None = flat()
+    discriminator_lr: float | None = flat()
     latent_dim: int = 10
     likelihood: str | None = None
     optimizer: str = "adam"
@@ -161,7 +132,7 @@ class TrainConfig:
     probe_size: int = 1000
     log_every: int = 100
     checkpoint_every: int = 5000
-    backend: str | None = _flat()
+    backend: str | None = flat()
     threads: int = 0
     init: str = "torch"
     model_options: ModelOptions | Mapping[str, Any] | None = None
@@ -187,27 +158,6 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ``ValueError``/``TypeError`` naming the first bad setting."""
         f = "TrainConfig"
-
-        def option(name: str, valid: tuple[Any, ...]) -> None:
-            if getattr(self, name) not in valid:
-                raise ValueError(f"{f}: {name} must be one of {valid}; got {getattr(self, name)!r}")
-
-        def integer(name: str, minimum: int, *, optional: bool = False) -> None:
-            v = getattr(self, name)
-            if optional and v is None:
-                return
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise TypeError(f"{f}: {name} must be an int; got {type(v).__name__} {v!r}")
-            if v < minimum:
-                raise ValueError(f"{f}: {name} must be >= {minimum}; got {v}")
-
-        def real(name: str) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise TypeError(f"{f}: {name} must be a finite number; got {v!r}")
-            if v <= 0:
-                raise ValueError(f"{f}: {name} must be > 0; got {v!r}")
-
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ValueError(f"{f}: dataset must be a dataset name; got {self.dataset!r}")
         for name in ("dataset_options", "optimizer_options"):
@@ -215,21 +165,18 @@ class TrainConfig:
                 raise TypeError(f"{f}: {name} must be a dict; got {getattr(self, name)!r}")
         registry.check_architecture(self.model, self.architecture, where=f)
         registry.make_options(self.model, self.model_options)  # the options fit the model
-        option("optimizer", OPTIMIZERS)
-        option("device", DEVICES)
-        option("likelihood", (*LIKELIHOODS, None))
-        option("init", INITS)
-        option("activation", ACTIVATIONS)
-        for name in ("encoder_activation", "decoder_activation"):
-            if getattr(self, name) is not None:
-                option(name, ACTIVATIONS)
-        real("lr")
+        for name, valid in (("optimizer", OPTIMIZERS), ("device", DEVICES), ("init", INITS),
+                            ("likelihood", (*LIKELIHOODS, None)), ("activation", ACTIVATIONS),
+                            ("encoder_activation", (*ACTIVATIONS, None)),
+                            ("decoder_activation", (*ACTIVATIONS, None))):
+            check_option(f, name, getattr(self, name), valid)
+        check_float(f, "lr", self.lr, minimum=0.0, strict=True)
         for name, minimum in (("latent_dim", 1), ("batch_size", 1), ("split_seed", 0), ("seed", 0),
                               ("monitor_every", 1), ("probe_size", 2), ("log_every", 1),
-                              ("checkpoint_every", 1), ("threads", 0)):
-            integer(name, minimum)
-        for name, minimum in (("steps", 0), ("epochs", 0), ("max_train", 1)):
-            integer(name, minimum, optional=True)
+                              ("checkpoint_every", 1), ("threads", 0), ("steps", 0), ("epochs", 0),
+                              ("max_train", 1)):
+            if getattr(self, name) is not None or name not in ("steps", "epochs", "max_train"):
+                setattr(self, name, check_int(f, name, getattr(self, name), minimum=minimum))
         if (self.steps is None) == (self.epochs is None):
             raise ValueError(
                 f"{f}: exactly one of steps and epochs must be set; got steps={self.steps!r}, "
@@ -372,4 +319,4 @@ class TrainConfig:
 
 
 def _is_flat(name: str) -> bool:
-    return isinstance(TrainConfig.__dict__.get(name), _FlatOption)
+    return isinstance(TrainConfig.__dict__.get(name), FlatOption)
