@@ -12,8 +12,10 @@ from vaecore.datasets.calibrate import CalibrationResult, calibrate_dsprites
 from vaecore.datasets.dsprites import DSprites, DSpritesGeometry, render_dsprites
 from vaecore.datasets.image_folder import ImageFolder
 from vaecore.datasets.mnist import MNIST, FashionMNIST, read_idx
+from vaecore.datasets.pairs import PAIR_KINDS, PairBatch, PairIndices, PairSampler, pairs
 from vaecore.datasets.registry import NAMES, dataset_class, dataset_options, load
 from vaecore.datasets.shapes3d import Shapes3D, Shapes3DScene, render_shapes3d
+from vaecore.datasets.subgrid import Subgrid, subgrid
 from vaecore.datasets.synthetic import SynthLin, SynthNonLin
 from vaecore.datasets.variants import NoisyDataset, TransformedDataset, noisy
 
@@ -29,9 +31,14 @@ __all__ = [
     "ImageFolder",
     "MNIST",
     "NoisyDataset",
+    "PAIR_KINDS",
+    "PairBatch",
+    "PairIndices",
+    "PairSampler",
     "TransformedDataset",
     "Shapes3D",
     "Shapes3DScene",
+    "Subgrid",
     "SynthLin",
     "SynthNonLin",
     "cache_to_file",
@@ -40,7 +47,9 @@ __all__ = [
     "dataset_options",
     "load",
     "noisy",
+    "pairs",
     "read_idx",
     "render_dsprites",
     "render_shapes3d",
+    "subgrid",
 ]

@@ -17,6 +17,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "mnist": ("vaecore.datasets.mnist", "MNIST"),
     "fashion-mnist": ("vaecore.datasets.mnist", "FashionMNIST"),
     "image-folder": ("vaecore.datasets.image_folder", "ImageFolder"),
+    "subgrid": ("vaecore.datasets.subgrid", "Subgrid"),
 }
 
 NAMES: tuple[str, ...] = tuple(_REGISTRY)
@@ -46,12 +47,13 @@ def load(name: str, **options: Any) -> GroundTruthDataset:
     ----------
     name : str
         One of ``"dsprites", "shapes3d", "synth-lin", "synth-nonlin", "mnist",
-        "fashion-mnist", "image-folder"``.
+        "fashion-mnist", "image-folder", "subgrid"``.
     **options
         Dataset options: synthetic ``n_samples=50_000, seed=0`` (+ ``ratio=2.0`` for
         synth-lin, ``mlp_seed=0`` for synth-nonlin); dsprites/shapes3d ``path=None``
         (None = procedural); mnist/fashion-mnist ``path`` (required), ``part="all"``;
-        image-folder ``path``.
+        image-folder ``path``; subgrid ``base`` (a name), ``fixed`` (factor -> class
+        index), ``base_options``.
 
     Raises
     ------

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from vaecore._validation import check_float, check_int
+from vaecore._validation import check_float, check_int, check_option
 from vaecore.datasets.base import GroundTruthDataset
+
+BOUNDARIES: tuple[str, ...] = ("clip", "reflect")
 
 
 class TransformedDataset(GroundTruthDataset):
@@ -74,15 +76,33 @@ class NoisyDataset(TransformedDataset):
 
     The noise of sample ``i`` is drawn from ``numpy.random.default_rng([seed, i])``
     (``uniform(-eps, eps, observation_shape)``), so it does not depend on batch
-    composition, worker or machine. Noisy images are **clipped** to [0, 1]
-    (``clip(x + noise, 0, 1)``): the noise of black/white pixels is one-sided, which keeps
-    images valid Bernoulli means. Non-image datasets are not clipped.
+    composition, worker or machine. ``boundary`` says how noisy images are brought back
+    into [0, 1] (non-image datasets are left as ``x + u``):
+
+    * ``"clip"`` (default): ``clip(x + u, 0, 1)``; the noise of black/white pixels is
+      one-sided (half of it is lost on binary images).
+    * ``"reflect"`` (SPEC-ch4 §6.6, chapter 4's noise ablation): ``reflect(x + u)`` with
+      ``reflect(y) = -y`` for ``y < 0``, ``2 - y`` for ``y > 1``, ``y`` otherwise, i.e.
+      ``y - 2 relu(y - 1) + 2 relu(-y)``, the reflection of the perturbed datasets
+      (thesis §4.2.3), so the noise keeps its magnitude on binary pixels. For ``x`` in
+      [0, 1] and ``eps <= 1`` (required), ``x'`` lies in [0, 1] and ``|x' - x| <= eps``
+      (up to float32 rounding, < 2e-7). Computed in float64, returned as float32.
     """
 
-    def __init__(self, base: GroundTruthDataset, eps: float, seed: int = 0) -> None:
+    def __init__(self, base: GroundTruthDataset, eps: float, seed: int = 0,
+                 boundary: str = "clip") -> None:
         super().__init__(base)
         self.eps = check_float("noisy", "eps", eps, minimum=0.0)
         self.seed = check_int("noisy", "seed", seed, minimum=0)
+        self.boundary = check_option("noisy", "boundary", boundary, BOUNDARIES)
+        if self.boundary == "reflect":
+            if not base.is_image:
+                raise ValueError(f"noisy: boundary='reflect' reflects into the image range "
+                                 f"[0, 1]; {base.name!r} is not an image dataset (use 'clip', "
+                                 "which leaves non-images unbounded)")
+            if self.eps > 1.0:
+                raise ValueError(f"noisy: eps must be <= 1 with boundary='reflect' (one "
+                                 f"reflection brings x + u back into [0, 1]); got {eps!r}")
 
     def noise(self, indices: np.ndarray) -> np.ndarray:
         """The noise added to samples ``indices``, float32 ``(n, *observation_shape)``."""
@@ -93,6 +113,10 @@ class NoisyDataset(TransformedDataset):
         return out
 
     def transform(self, observations: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        if self.boundary == "reflect":
+            y = observations.astype(np.float64) + self.noise(indices)
+            y = np.where(y < 0.0, -y, np.where(y > 1.0, 2.0 - y, y))
+            return y.astype(np.float32)
         x = observations.astype(np.float32, copy=True)
         x += self.noise(indices)
         if self.is_image:
@@ -100,10 +124,13 @@ class NoisyDataset(TransformedDataset):
         return x
 
 
-def noisy(ds: GroundTruthDataset, eps: float, seed: int = 0) -> NoisyDataset:
+def noisy(ds: GroundTruthDataset, eps: float, seed: int = 0,
+          boundary: str = "clip") -> NoisyDataset:
     """``ds`` with uniform pixel noise in ``[-eps, eps]`` (thesis §4.3.3; ε = 0.1 for
-    dSprites, 0.175 for Shapes3D), clipped to [0, 1] for images; see :class:`NoisyDataset`."""
-    return NoisyDataset(ds, eps, seed)
+    dSprites, 0.175 for Shapes3D), brought back into [0, 1] for images by ``boundary``:
+    ``"clip"`` (default) or ``"reflect"`` (chapter 4's ablation, SPEC-ch4 §6.6); see
+    :class:`NoisyDataset`."""
+    return NoisyDataset(ds, eps, seed, boundary)
 
 
 __all__ = ["NoisyDataset", "TransformedDataset", "noisy"]
