@@ -19,7 +19,7 @@ __all__ = ["BetaOptions", "BetaVAE", "LinearVAE", "VAE"]
 
 @dataclass(frozen=True)
 class BetaOptions(ModelOptions):
-    """Options of the β-VAE and the linear VAE."""
+    """Options of the β-VAE, the linear VAE, Ada-GVAE and Ada-ML-VAE."""
 
     beta: float = option(1.0, "KL weight β: loss = recon + β·KL (eq. 2.4)", ge=0.0)
 

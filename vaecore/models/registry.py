@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from vaecore.models.ada_gvae import AdaGVAE
 from vaecore.models.ae import AE
 from vaecore.models.base import LatentModel
 from vaecore.models.beta_tcvae import BetaTCVAE
@@ -27,6 +28,7 @@ from vaecore.models.dip_vae import DIPVAE
 from vaecore.models.factor_vae import FactorVAE
 from vaecore.models.networks import ARCHITECTURES, Networks, glorot_init
 from vaecore.models.options import ModelOptions
+from vaecore.models.slow_vae import SlowVAE
 
 __all__ = [
     "LEGACY_OPTION_KEYS",
@@ -63,6 +65,8 @@ MODELS: Mapping[str, type[LatentModel]] = _mapping(
     FactorVAE,
     DIPVAE,
     LinearVAE,
+    SlowVAE,
+    AdaGVAE,
 )
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 

@@ -20,23 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaecore._validation import check_float, check_int, check_option
-from vaecore.models import ACTIVATIONS, INITS, ModelOptions, Networks, registry
-from vaecore.models.base import LIKELIHOODS
+from vaecore.models import ModelOptions, Networks, registry
+from vaecore.training.config_checks import DEVICES, OPTIMIZERS, TUPLE_FIELDS, check_config
 from vaecore.training.flat import FlatOption, flat
 
-__all__ = ["OPTIMIZERS", "TrainConfig"]
+__all__ = ["DEVICES", "OPTIMIZERS", "TrainConfig"]
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "adagrad", "sgd", "rmsprop")
-DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
-_TUPLE_FIELDS = ("encoder_hidden", "decoder_hidden", "conv_kernels", "deconv_kernels")
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = frozenset(
     {"steps", "epochs", "device", "log_every", "checkpoint_every", "threads"}
 )
 # Keys added after the flat layout; :meth:`TrainConfig.to_dict` writes them only when they differ
 # from these defaults, so that configs that do not use them stay readable by that release.
-_ADDED_DEFAULTS: dict[str, Any] = {"init": "torch"}
+_ADDED_DEFAULTS: dict[str, Any] = {"init": "torch", "pairing": None, "pair_rate": 1.0, "pair_k": -1}
 
 
 @dataclass
@@ -90,6 +86,10 @@ class TrainConfig:
         Polarized-regime monitor period (batches) and probe-batch size.
     log_every, checkpoint_every
         History period and checkpoint period (steps); the final step always does both.
+    pairing, pair_rate, pair_k
+        Paired models only (batches ``(x1, x2, label)``, :func:`vaecore.datasets.pairs`): the pair
+        kind (None: the model's own, ``laplace`` for slow-vae, ``dlib-k`` for ada-gvae/ada-ml-vae),
+        the Laplace rate and the number of changed factors (-1: random). ``batch_size`` counts pairs.
     init
         Parameter initialisation: "torch" (default) or "glorot" (disentanglement_lib's: Glorot-
         uniform weights, zero biases; SPEC-ch4 §1).
@@ -135,10 +135,13 @@ class TrainConfig:
     backend: str | None = flat()
     threads: int = 0
     init: str = "torch"
+    pairing: str | None = None
+    pair_rate: float = 1.0
+    pair_k: int = -1
     model_options: ModelOptions | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for name in _TUPLE_FIELDS:
+        for name in TUPLE_FIELDS:
             value = getattr(self, name)
             if isinstance(value, list):
                 setattr(self, name, tuple(value))
@@ -156,41 +159,16 @@ class TrainConfig:
 
     # -- validation -----------------------------------------------------------------------------
     def validate(self) -> None:
-        """Raise ``ValueError``/``TypeError`` naming the first bad setting."""
-        f = "TrainConfig"
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise ValueError(f"{f}: dataset must be a dataset name; got {self.dataset!r}")
-        for name in ("dataset_options", "optimizer_options"):
-            if not isinstance(getattr(self, name), Mapping):
-                raise TypeError(f"{f}: {name} must be a dict; got {getattr(self, name)!r}")
-        registry.check_architecture(self.model, self.architecture, where=f)
-        registry.make_options(self.model, self.model_options)  # the options fit the model
-        for name, valid in (("optimizer", OPTIMIZERS), ("device", DEVICES), ("init", INITS),
-                            ("likelihood", (*LIKELIHOODS, None)), ("activation", ACTIVATIONS),
-                            ("encoder_activation", (*ACTIVATIONS, None)),
-                            ("decoder_activation", (*ACTIVATIONS, None))):
-            check_option(f, name, getattr(self, name), valid)
-        check_float(f, "lr", self.lr, minimum=0.0, strict=True)
-        for name, minimum in (("latent_dim", 1), ("batch_size", 1), ("split_seed", 0), ("seed", 0),
-                              ("monitor_every", 1), ("probe_size", 2), ("log_every", 1),
-                              ("checkpoint_every", 1), ("threads", 0), ("steps", 0), ("epochs", 0),
-                              ("max_train", 1)):
-            if getattr(self, name) is not None or name not in ("steps", "epochs", "max_train"):
-                setattr(self, name, check_int(f, name, getattr(self, name), minimum=minimum))
-        if (self.steps is None) == (self.epochs is None):
-            raise ValueError(
-                f"{f}: exactly one of steps and epochs must be set; got steps={self.steps!r}, "
-                f"epochs={self.epochs!r}"
-            )
-        for name in _TUPLE_FIELDS:
-            value = getattr(self, name)
-            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-                raise ValueError(f"{f}: {name} must be a list of positive ints; got {list(value)!r}")
-        for name in ("conv_kernels", "deconv_kernels"):
-            if len(getattr(self, name)) != 4:
-                raise ValueError(f"{f}: {name} must have 4 kernel sizes; got {list(getattr(self, name))!r}")
+        """Raise ``ValueError``/``TypeError`` naming the first bad setting
+        (:func:`vaecore.training.config_checks.check_config`)."""
+        check_config(self)
 
     # -- derived values ----------------------------------------------------------------------------
+    @property
+    def resolved_pairing(self) -> str | None:
+        """The pair kind the model trains on: ``pairing``, else the model's default (None: unpaired)."""
+        return self.pairing or registry.model_class(self.model).pairing
+
     def networks(self, observation_shape: tuple[int, ...], likelihood: str) -> Networks:
         """The :class:`vaecore.models.Networks` of this config for data of that shape."""
         same = {fl.name: getattr(self, fl.name) for fl in dataclasses.fields(Networks) if fl.name in self.field_names()}

@@ -24,6 +24,7 @@ from vaecore.models import LatentModel
 from vaecore.training.checkpoint import load_model_state
 from vaecore.training.config import TrainConfig
 from vaecore.training.data import BatchSampler
+from vaecore.training.paired import PairBatches
 from vaecore.training.run import make_model
 
 __all__ = ["TINY_WORK", "TrainingParts", "choose_threads", "torch_threads"]
@@ -88,7 +89,7 @@ class TrainingParts:
 
     model: LatentModel
     optimizers: dict[str, torch.optim.Optimizer]
-    sampler: BatchSampler
+    sampler: BatchSampler | PairBatches
     noise: torch.Generator
     probe: torch.Tensor
     observation_shape: tuple[int, ...]
@@ -109,7 +110,13 @@ class TrainingParts:
         if config.max_train is not None:
             train_idx = train_idx[: config.max_train]
         data_seed, noise_seed, probe_seed = seeds(config.seed)
-        sampler = BatchSampler(dataset, train_idx, batch_size=config.batch_size, seed=data_seed, device=device)
+        sampler: BatchSampler | PairBatches
+        if config.resolved_pairing is None:
+            sampler = BatchSampler(dataset, train_idx, batch_size=config.batch_size, seed=data_seed, device=device)
+        else:
+            sampler = PairBatches(dataset, train_idx, model=config.model, kind=config.resolved_pairing,
+                                  rate=config.pair_rate, k=config.pair_k, batch_size=config.batch_size,
+                                  seed=data_seed, device=device)
         total = config.steps if config.steps is not None else config.epochs * sampler.steps_per_epoch
         model = make_model(config, shape, likelihood).to(device)
         groups = model.optimizer_groups()
