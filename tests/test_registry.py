@@ -113,6 +113,7 @@ def test_trainconfig_flat_aliases_and_model_options():
     assert c.replace(gamma=5.0).gamma == 5.0 and c.gamma == 3.0
     assert dataclasses.replace(c, steps=5).model_options == c.model_options  # plain dataclass copy
     assert TrainConfig.preset("dsprites", model="factor-vae", gamma=4.0).gamma == 4.0
+    assert TrainConfig.preset("shapes3d", model_options={"beta": 3}).model_options == BetaOptions(beta=3)
     assert {"beta", "gamma", "model_options", "init"} <= set(TrainConfig.keys())
     cfg = TrainConfig(dataset="x", init="glorot")
     assert cfg.to_dict()["init"] == "glorot" and TrainConfig.from_dict(cfg.to_dict()) == cfg

@@ -16,7 +16,6 @@ from vaecore.models.base import Decoder, LatentModel, diagonal_kl
 from vaecore.models.beta_tcvae import BetaTCVAE
 from vaecore.models.beta_vae import BetaVAE
 from vaecore.models.beta_vae_sigma import BetaVAESigma
-from vaecore.models.conv import conv_decoder, conv_encoder
 from vaecore.models.dip_vae import DIPVAE
 from vaecore.models.factor_vae import FactorVAE
 from vaecore.models.mlp import ACTIVATIONS

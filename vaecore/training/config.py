@@ -268,8 +268,8 @@ class TrainConfig:
         from vaecore.training.presets import preset_dict
 
         cls._unknown("TrainConfig.preset", overrides)
-        model = overrides.get("model")
-        base = preset_dict(dataset, scale, model=model)
+        base = preset_dict(dataset, scale, model=overrides.get("model"))
+        model = overrides.get("model", base.get("model"))
         if ("steps" in overrides) != ("epochs" in overrides):
             # one length given: it replaces the preset's
             base.pop("steps", None)
@@ -277,6 +277,8 @@ class TrainConfig:
             base["steps" if "epochs" in overrides else "epochs"] = None
         if model in registry.MODELS:
             base["architecture"] = registry.default_architecture(model, base.get("architecture", "mlp"))
+            if "model_options" in overrides:  # given as a whole, they replace the preset's
+                base = {k: v for k, v in base.items() if k not in registry.MODELS[model].Options.names()}
         base.update(overrides)
         return cls.from_flat(base)
 
