@@ -137,3 +137,13 @@ def test_run_folders_of_the_previous_release_load_and_resume(tmp_path, model):
     for k, value in straight.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[k], value), k
     assert resumed.history == straight.history
+
+
+def test_checkpoint_with_an_unreadable_config_is_refused_clearly(tmp_path):
+    shutil.copytree(FIXTURES / "beta-vae", tmp_path / "r")
+    ckpt = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
+    ckpt["config"]["warp_factor"] = 9
+    torch.save(ckpt, tmp_path / "r" / "checkpoint.pt")
+    config = TrainConfig.from_json(tmp_path / "r" / "config.json")
+    with pytest.raises(ValueError, match=r"holds a config this version cannot read \(TrainConfig: unknown key 'warp_factor'"):
+        train(config.replace(steps=20), out=tmp_path / "r", progress=False, dataset=ArrayDataset(np.zeros((10, 3))))

@@ -27,7 +27,13 @@ def check_resumable(saved: Mapping[str, Any], config: TrainConfig, path: Path) -
     :data:`RESUMABLE_CHANGES`. Both sides are compared as :meth:`TrainConfig.to_dict` of the
     config they describe, so a checkpoint of an earlier release (flat keys of every model)
     compares equal to the same config written now."""
-    before = TrainConfig.from_dict(saved).to_dict()
+    try:
+        before = TrainConfig.from_dict(saved).to_dict()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"train: the checkpoint in {str(path)!r} holds a config this version cannot read ({exc}); "
+            "pass resume=False and overwrite=True to start over, or use another out folder"
+        ) from exc
     now = config.to_dict()
     diff = sorted(k for k in set(before) | set(now) if k not in RESUMABLE_CHANGES and before.get(k) != now.get(k))
     if diff:
