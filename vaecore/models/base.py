@@ -102,7 +102,7 @@ class LatentModel(nn.Module):
         passed to the constructor as a keyword argument. Override when the model needs more.
         """
         encoder = nets.encoder(cls.n_encoder_outputs(nets.latent_dim))
-        kwargs = {name: getattr(options, name) for name in options.names()}
+        kwargs = {key: getattr(options, key) for key in options.names()}
         return cls(encoder, nets.decoder(), nets.latent_dim, **kwargs)
 
     @property
