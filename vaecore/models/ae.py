@@ -20,6 +20,7 @@ class AE(LatentModel):
     """
 
     name = "ae"
+    names = ("ae",)
     stochastic = False
 
     @classmethod

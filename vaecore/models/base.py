@@ -16,12 +16,17 @@ observations (chapter 4's weakly supervised models) receive a tuple and unpack i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from vaecore.models.options import ModelOptions, NoOptions
+
+if TYPE_CHECKING:
+    from vaecore.models.networks import Networks
 
 __all__ = ["Decoder", "LatentModel", "diagonal_kl"]
 
@@ -69,6 +74,16 @@ class LatentModel(nn.Module):
     stochastic = True
     losses: Any  # defined by every objective (see "the objective" below)
 
+    # -- registration (see vaecore.models.registry) ---------------------------------------------
+    #: the model names this class is registered under
+    names: ClassVar[tuple[str, ...]] = ()
+    #: the frozen dataclass of the model's own hyperparameters
+    Options: ClassVar[type[ModelOptions]] = NoOptions
+    #: architectures the model may be built on (None: any)
+    architectures: ClassVar[tuple[str, ...] | None] = None
+    #: paired models: the default ``pairing`` kind of their batches ``(x1, x2, label)``
+    pairing: ClassVar[str | None] = None
+
     def __init__(self, encoder: nn.Module, decoder: Decoder, latent_dim: int) -> None:
         super().__init__()
         self.encoder = encoder
@@ -78,6 +93,17 @@ class LatentModel(nn.Module):
     @classmethod
     def n_encoder_outputs(cls, latent_dim: int) -> int:
         return 2 * latent_dim
+
+    @classmethod
+    def build(cls, name: str, options: ModelOptions, nets: Networks) -> LatentModel:
+        """The model ``name`` (one of :attr:`names`) with ``options`` on ``nets``.
+
+        Default: an encoder with :meth:`n_encoder_outputs` outputs, the decoder, and every option
+        passed to the constructor as a keyword argument. Override when the model needs more.
+        """
+        encoder = nets.encoder(cls.n_encoder_outputs(nets.latent_dim))
+        kwargs = {key: getattr(options, key) for key in options.names()}
+        return cls(encoder, nets.decoder(), nets.latent_dim, **kwargs)
 
     @property
     def likelihood(self) -> str:
@@ -110,6 +136,10 @@ class LatentModel(nn.Module):
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimizer: ``"main"`` always, extra ones for adversarial parts."""
         return {"main": list(self.parameters())}
+
+    def make_optimizer(self, group: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        """The optimizer of an extra parameter group (not ``"main"``, which the config sets)."""
+        raise NotImplementedError(f"{self.name}: no optimizer for parameter group {group!r}")
 
     def backward(self, terms: dict[str, torch.Tensor]) -> None:
         """Accumulate gradients of one step (models with several optimizers override this)."""

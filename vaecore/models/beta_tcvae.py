@@ -7,14 +7,23 @@ disentanglement_lib's ``total_correlation`` (without the log(N·M) constant, whi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from vaecore.models.beta_vae import BetaVAE
 from vaecore.models.base import diagonal_kl
+from vaecore.models.beta_vae import BetaVAE
+from vaecore.models.options import ModelOptions, option
 
-__all__ = ["BetaTCVAE", "gaussian_log_density", "total_correlation"]
+__all__ = ["BetaTCVAE", "BetaTCVAEOptions", "gaussian_log_density", "total_correlation"]
+
+
+@dataclass(frozen=True)
+class BetaTCVAEOptions(ModelOptions):
+    """Options of β-TCVAE."""
+
+    beta: float = option(1.0, "TC weight β: loss = recon + KL + (β − 1)·TC", ge=0.0)
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -37,6 +46,8 @@ class BetaTCVAE(BetaVAE):
     """β-TCVAE: ``recon + KL + (β − 1) · TC`` (β = 1 is the VAE)."""
 
     name = "beta-tcvae"
+    names = ("beta-tcvae",)
+    Options = BetaTCVAEOptions
 
     def losses(self, batch: Any, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         mu, logvar = self.encode(batch)

@@ -23,20 +23,34 @@ Sampling and KL go through the fused op :func:`vaecore.ops.full_cov_rsample`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from vaecore.models.base import Decoder, LatentModel
+from vaecore.models.options import ModelOptions, option
 from vaecore.ops import full_cov_rsample
 
-__all__ = ["BetaVAESigma"]
+__all__ = ["BetaVAESigma", "BetaVAESigmaOptions"]
+
+
+@dataclass(frozen=True)
+class BetaVAESigmaOptions(ModelOptions):
+    """Options of β-VAE-Σ."""
+
+    beta: float = option(1.0, "KL weight β: loss = recon + β·KL (eq. 3.30)", ge=0.0)
+    backend: str = option(
+        "auto", "backend of the fused sampling/KL op", kind="choice", choices=("auto", "native", "reference")
+    )
 
 
 class BetaVAESigma(LatentModel):
     """β-VAE-Σ: ``recon(x, dec(μ + Lε)) + β · ½(‖μ‖² + tr LLᵀ − log det LLᵀ − k)``, LLᵀ = AAᵀ."""
 
     name = "beta-vae-sigma"
+    names = ("beta-vae-sigma",)
+    Options = BetaVAESigmaOptions
 
     def __init__(
         self, encoder, decoder: Decoder, latent_dim: int, *, beta: float = 1.0, backend: str = "auto"

@@ -6,19 +6,40 @@ C = Cov[μ(x)] + E[diag σ²(x)] (type II), both over the minibatch (population 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from vaecore.models.base import Decoder, LatentModel, diagonal_kl
+from vaecore.models.options import ModelOptions, option
 
-__all__ = ["DIPVAE"]
+__all__ = ["DIPVAE", "DIPVAEOptions"]
+
+
+@dataclass(frozen=True)
+class DIPVAEOptions(ModelOptions):
+    """Options of DIP-VAE-I/II (disentanglement_lib's defaults)."""
+
+    lambda_od: float = option(10.0, "weight λ_od of the off-diagonal covariance penalty", ge=0.0)
+    lambda_d: float | None = option(
+        None, "weight λ_d of the diagonal penalty; None: 10·λ_od (DIP-VAE-I) or λ_od (DIP-VAE-II), "
+        "disentanglement_lib's lambda_d_factor", ge=0.0, optional=True,
+    )
+
+    def resolved_lambda_d(self, dip_type: str) -> float:
+        """λ_d: the set value, else 10·λ_od (type "i") or λ_od (type "ii")."""
+        if self.lambda_d is not None:
+            return float(self.lambda_d)
+        return self.lambda_od * (10.0 if dip_type == "i" else 1.0)
 
 
 class DIPVAE(LatentModel):
     """DIP-VAE; ``dip_type`` = "i" or "ii"."""
 
     name = "dip-vae"
+    names = ("dip-vae-i", "dip-vae-ii")
+    Options = DIPVAEOptions
 
     def __init__(
         self,
@@ -37,6 +58,15 @@ class DIPVAE(LatentModel):
         self.lambda_d = float(lambda_d)
         self.dip_type = dip_type
         self.name = f"dip-vae-{dip_type}"
+
+    @classmethod
+    def build(cls, name: str, options: DIPVAEOptions, nets: Any) -> DIPVAE:  # type: ignore[override]
+        dip_type = name[len("dip-vae-") :]
+        encoder = nets.encoder(cls.n_encoder_outputs(nets.latent_dim))
+        return cls(
+            encoder, nets.decoder(), nets.latent_dim, lambda_od=options.lambda_od,
+            lambda_d=options.resolved_lambda_d(dip_type), dip_type=dip_type,
+        )
 
     def regularizer(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         centered = mu - mu.mean(0, keepdim=True)

@@ -10,6 +10,7 @@ own optimizer (Adam, lr 1e-4, betas (0.5, 0.9) by default): it maximises
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,8 +19,20 @@ from torch import nn
 
 from vaecore.models.base import Decoder, diagonal_kl
 from vaecore.models.beta_vae import BetaVAE
+from vaecore.models.options import ModelOptions, option
 
-__all__ = ["FactorVAE", "shuffle_codes"]
+__all__ = ["FactorVAE", "FactorVAEOptions", "shuffle_codes"]
+
+
+@dataclass(frozen=True)
+class FactorVAEOptions(ModelOptions):
+    """Options of FactorVAE (disentanglement_lib's defaults)."""
+
+    gamma: float = option(10.0, "TC weight γ: loss = recon + KL + γ·TC", ge=0.0)
+    discriminator_hidden: tuple[int, ...] = option(
+        (1000,) * 6, "hidden widths of the discriminator MLP (leaky-ReLU 0.2)", kind="ints"
+    )
+    discriminator_lr: float = option(1e-4, "Adam learning rate of the discriminator (betas 0.5, 0.9)", gt=0.0)
 
 
 def shuffle_codes(z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -32,6 +45,8 @@ class FactorVAE(BetaVAE):
     """FactorVAE with discriminator ``self.discriminator`` and weight ``gamma``."""
 
     name = "factor-vae"
+    names = ("factor-vae",)
+    Options = FactorVAEOptions
 
     def __init__(
         self,
@@ -41,9 +56,11 @@ class FactorVAE(BetaVAE):
         *,
         gamma: float = 10.0,
         discriminator_hidden: Sequence[int] = (1000,) * 6,
+        discriminator_lr: float = 1e-4,
     ) -> None:
         super().__init__(encoder, decoder, latent_dim, beta=1.0)
         self.gamma = float(gamma)
+        self.discriminator_lr = float(discriminator_lr)
         layers: list[nn.Module] = []
         width = latent_dim
         for h in discriminator_hidden:
@@ -56,6 +73,12 @@ class FactorVAE(BetaVAE):
         disc = {id(p) for p in self.discriminator.parameters()}
         main = [p for p in self.parameters() if id(p) not in disc]
         return {"main": main, "discriminator": list(self.discriminator.parameters())}
+
+    def make_optimizer(self, group: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        """Adam (lr ``discriminator_lr``, betas (0.5, 0.9), ε 1e-8) for the discriminator."""
+        if group != "discriminator":
+            return super().make_optimizer(group, params)
+        return torch.optim.Adam(params, lr=self.discriminator_lr, betas=(0.5, 0.9), eps=1e-8)
 
     def losses(self, batch: Any, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         mu, logvar = self.encode(batch)

@@ -1,5 +1,12 @@
 """``TrainConfig``: every setting of a training run, as a JSON/TOML-able dataclass.
 
+It holds the settings every run shares and, in ``model_options``, the model's own
+hyperparameters (the frozen ``Options`` dataclass of the model class, see
+:mod:`vaecore.models.registry`). Configs keep the flat layout of earlier releases: a model option
+may be given as a top-level key (``beta = 4`` in TOML, ``--set beta=4``, ``TrainConfig(beta=4)``,
+``config.beta``), and :meth:`TrainConfig.to_dict` writes the options flat, so run folders and
+stores written now stay readable by the previous release.
+
 Unknown keys raise ``ValueError`` naming the key and listing the valid ones; values are checked
 when the config is made, before any data is loaded or file written.
 """
@@ -8,30 +15,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaecore.models import ACTIVATIONS, ARCHITECTURES, MODEL_NAMES
-from vaecore.models.base import LIKELIHOODS
+from vaecore.models import ModelOptions, Networks, registry
+from vaecore.training.config_checks import DEVICES, OPTIMIZERS, TUPLE_FIELDS, check_config
+from vaecore.training.flat import FlatOption, flat
 
-__all__ = ["OPTIMIZERS", "TrainConfig"]
+__all__ = ["DEVICES", "OPTIMIZERS", "TrainConfig"]
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "adagrad", "sgd", "rmsprop")
-DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
-_TUPLE_FIELDS = (
-    "encoder_hidden",
-    "decoder_hidden",
-    "conv_kernels",
-    "deconv_kernels",
-    "discriminator_hidden",
-)
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = frozenset(
     {"steps", "epochs", "device", "log_every", "checkpoint_every", "threads"}
 )
+# Keys added after the flat layout; :meth:`TrainConfig.to_dict` writes them only when they differ
+# from these defaults, so that configs that do not use them stay readable by that release.
+_ADDED_DEFAULTS: dict[str, Any] = {"init": "torch", "pairing": None, "pair_rate": 1.0, "pair_k": -1}
 
 
 @dataclass
@@ -43,16 +44,15 @@ class TrainConfig:
     dataset, dataset_options
         Passed to :func:`vaecore.datasets.load`.
     model
-        One of ``ae, vae, beta-vae, beta-vae-sigma, beta-tcvae, factor-vae, dip-vae-i,
-        dip-vae-ii, linear-vae``.
-    beta
-        KL weight (β-VAE, β-VAE-Σ, linear-VAE) or TC weight (β-TCVAE: loss = recon + KL +
-        (β−1)·TC); ignored by ``ae``/``vae``/``factor-vae``/DIP-VAE.
-    gamma
-        FactorVAE's TC weight γ.
-    lambda_od, lambda_d
-        DIP-VAE weights; ``lambda_d=None`` means 10·λ_od for DIP-VAE-I and λ_od for DIP-VAE-II
-        (disentanglement_lib's ``lambda_d_factor``).
+        A name of :data:`vaecore.models.MODEL_NAMES` (the registry).
+    model_options
+        The model's own hyperparameters: an instance of its ``Options`` dataclass (a dict of
+        them is accepted), e.g. ``BetaOptions(beta=4)``; missing ones take their defaults.
+    beta, gamma, lambda_od, lambda_d, discriminator_hidden, discriminator_lr, backend
+        Flat aliases of model options (the earlier layout): given, they set the option of that
+        name when the model has it and are ignored otherwise (β for ``vae``/``factor-vae``, as
+        before); read, they give the model's option or None. ``config.<option>`` also reads the
+        options of models registered later (e.g. ``config.rate_prior``).
     architecture
         "mlp", "linear" (no hidden layers) or "conv" (64 × 64 images).
     encoder_hidden, decoder_hidden
@@ -61,8 +61,6 @@ class TrainConfig:
         Hidden-layer non-linearity; the per-network ones override ``activation`` when set.
     conv_kernels, deconv_kernels
         Kernel sizes of the four conv / transposed-conv layers of the conv architecture.
-    discriminator_hidden, discriminator_lr
-        FactorVAE discriminator widths and its Adam learning rate (betas 0.5, 0.9).
     latent_dim
         Number of latents (≥ 1).
     likelihood
@@ -88,8 +86,13 @@ class TrainConfig:
         Polarized-regime monitor period (batches) and probe-batch size.
     log_every, checkpoint_every
         History period and checkpoint period (steps); the final step always does both.
-    backend
-        Backend of the fused β-VAE-Σ op.
+    pairing, pair_rate, pair_k
+        Paired models only (batches ``(x1, x2, label)``, :func:`vaecore.datasets.pairs`): the pair
+        kind (None: the model's own, ``laplace`` for slow-vae, ``dlib-k`` for ada-gvae/ada-ml-vae),
+        the Laplace rate and the number of changed factors (-1: random). ``batch_size`` counts pairs.
+    init
+        Parameter initialisation: "torch" (default) or "glorot" (disentanglement_lib's: Glorot-
+        uniform weights, zero biases; SPEC-ch4 §1).
     threads
         torch intra-op threads during training; 0 = automatic: 1 thread for tiny models
         (batch_size × parameters < 5·10⁶, where thread hand-offs cost more than they save:
@@ -99,10 +102,10 @@ class TrainConfig:
     dataset: str = "synth-lin"
     dataset_options: dict[str, Any] = field(default_factory=dict)
     model: str = "beta-vae"
-    beta: float = 1.0
-    gamma: float = 10.0
-    lambda_od: float = 10.0
-    lambda_d: float | None = None
+    beta: float | None = flat()
+    gamma: float | None = flat()
+    lambda_od: float | None = flat()
+    lambda_d: float | None = flat()
     architecture: str = "mlp"
     encoder_hidden: tuple[int, ...] = ()
     decoder_hidden: tuple[int, ...] = ()
@@ -111,8 +114,8 @@ class TrainConfig:
     decoder_activation: str | None = None
     conv_kernels: tuple[int, ...] = (4, 4, 2, 2)
     deconv_kernels: tuple[int, ...] = (4, 4, 4, 4)
-    discriminator_hidden: tuple[int, ...] = (1000, 1000, 1000, 1000, 1000, 1000)
-    discriminator_lr: float = 1e-4
+    discriminator_hidden: tuple[int, ...] | None = flat()
+    discriminator_lr: float | None = flat()
     latent_dim: int = 10
     likelihood: str | None = None
     optimizer: str = "adam"
@@ -129,119 +132,99 @@ class TrainConfig:
     probe_size: int = 1000
     log_every: int = 100
     checkpoint_every: int = 5000
-    backend: str = "auto"
+    backend: str | None = flat()
     threads: int = 0
+    init: str = "torch"
+    pairing: str | None = None
+    pair_rate: float = 1.0
+    pair_k: int = -1
+    model_options: ModelOptions | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for name in _TUPLE_FIELDS:
+        for name in TUPLE_FIELDS:
             value = getattr(self, name)
-            if isinstance(value, (list, tuple)):
-                object.__setattr__(self, name, tuple(value))
+            if isinstance(value, list):
+                setattr(self, name, tuple(value))
+        pending = self.__dict__.pop("_pending", {})
+        registry.model_class(self.model, where="TrainConfig")
+        self.model_options = registry.make_options(self.model, self.model_options, legacy=pending)
         self.validate()
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: the options of models registered later
+        opts = self.__dict__.get("model_options")
+        if isinstance(opts, ModelOptions) and name in opts.names():
+            return getattr(opts, name)
+        raise AttributeError(f"TrainConfig has no attribute {name!r} (model {self.__dict__.get('model')!r})")
 
     # -- validation -----------------------------------------------------------------------------
     def validate(self) -> None:
-        """Raise ``ValueError``/``TypeError`` naming the first bad setting."""
-        f = "TrainConfig"
-
-        def option(name: str, valid: tuple[Any, ...]) -> None:
-            if getattr(self, name) not in valid:
-                raise ValueError(f"{f}: {name} must be one of {valid}; got {getattr(self, name)!r}")
-
-        def integer(name: str, minimum: int, *, optional: bool = False) -> None:
-            v = getattr(self, name)
-            if optional and v is None:
-                return
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise TypeError(f"{f}: {name} must be an int; got {type(v).__name__} {v!r}")
-            if v < minimum:
-                raise ValueError(f"{f}: {name} must be >= {minimum}; got {v}")
-
-        def real(name: str, *, positive: bool = False, optional: bool = False) -> None:
-            v = getattr(self, name)
-            if optional and v is None:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise TypeError(f"{f}: {name} must be a finite number; got {v!r}")
-            if (v <= 0) if positive else (v < 0):
-                raise ValueError(f"{f}: {name} must be {'> 0' if positive else '>= 0'}; got {v!r}")
-
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise ValueError(f"{f}: dataset must be a dataset name; got {self.dataset!r}")
-        for name in ("dataset_options", "optimizer_options"):
-            if not isinstance(getattr(self, name), Mapping):
-                raise TypeError(f"{f}: {name} must be a dict; got {getattr(self, name)!r}")
-        option("model", MODEL_NAMES)
-        option("architecture", ARCHITECTURES)
-        option("optimizer", OPTIMIZERS)
-        option("device", DEVICES)
-        option("backend", ("auto", "native", "reference"))
-        option("likelihood", (*LIKELIHOODS, None))
-        option("activation", ACTIVATIONS)
-        if self.encoder_activation is not None:
-            option("encoder_activation", ACTIVATIONS)
-        if self.decoder_activation is not None:
-            option("decoder_activation", ACTIVATIONS)
-        if self.model == "linear-vae" and self.architecture != "linear":
-            raise ValueError(
-                f"{f}: model 'linear-vae' needs architecture 'linear'; got {self.architecture!r}"
-            )
-        for name in ("beta", "gamma", "lambda_od"):
-            real(name)
-        real("lambda_d", optional=True)
-        real("lr", positive=True)
-        real("discriminator_lr", positive=True)
-        integer("latent_dim", 1)
-        integer("batch_size", 1)
-        integer("steps", 0, optional=True)
-        integer("epochs", 0, optional=True)
-        integer("max_train", 1, optional=True)
-        integer("split_seed", 0)
-        integer("seed", 0)
-        integer("monitor_every", 1)
-        integer("probe_size", 2)
-        integer("log_every", 1)
-        integer("checkpoint_every", 1)
-        integer("threads", 0)
-        if (self.steps is None) == (self.epochs is None):
-            raise ValueError(
-                f"{f}: exactly one of steps and epochs must be set; got steps={self.steps!r}, "
-                f"epochs={self.epochs!r}"
-            )
-        for name in _TUPLE_FIELDS:
-            value = getattr(self, name)
-            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-                raise ValueError(f"{f}: {name} must be a list of positive ints; got {list(value)!r}")
-        for name in ("conv_kernels", "deconv_kernels"):
-            if len(getattr(self, name)) != 4:
-                raise ValueError(f"{f}: {name} must have 4 kernel sizes; got {list(getattr(self, name))!r}")
+        """Raise ``ValueError``/``TypeError`` naming the first bad setting
+        (:func:`vaecore.training.config_checks.check_config`)."""
+        check_config(self)
 
     # -- derived values ----------------------------------------------------------------------------
     @property
-    def resolved_lambda_d(self) -> float:
-        """λ_d: the set value, else 10·λ_od (DIP-VAE-I) or λ_od (DIP-VAE-II)."""
-        if self.lambda_d is not None:
-            return float(self.lambda_d)
-        return self.lambda_od * (10.0 if self.model == "dip-vae-i" else 1.0)
+    def resolved_pairing(self) -> str | None:
+        """The pair kind the model trains on: ``pairing``, else the model's default (None: unpaired)."""
+        return self.pairing or registry.model_class(self.model).pairing
+
+    def networks(self, observation_shape: tuple[int, ...], likelihood: str) -> Networks:
+        """The :class:`vaecore.models.Networks` of this config for data of that shape."""
+        same = {fl.name: getattr(self, fl.name) for fl in dataclasses.fields(Networks) if fl.name in self.field_names()}
+        same["encoder_activation"] = self.encoder_activation or self.activation
+        same["decoder_activation"] = self.decoder_activation or self.activation
+        return Networks(**{**same, "observation_shape": tuple(observation_shape), "likelihood": likelihood})
 
     # -- (de)serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (tuples become lists) that :meth:`from_dict` reads back."""
-        d = dataclasses.asdict(self)
-        for name in _TUPLE_FIELDS:
-            d[name] = list(d[name])
+        """A JSON-able flat dict (the model's options as top-level keys) that :meth:`from_dict`
+        reads back; keys added after the flat layout are written only when set."""
+        d: dict[str, Any] = {}
+        for fl in dataclasses.fields(self):
+            if fl.name == "model_options" or _is_flat(fl.name):
+                continue
+            value = getattr(self, fl.name)
+            if _ADDED_DEFAULTS.get(fl.name, object()) != value:
+                d[fl.name] = list(value) if isinstance(value, tuple) else value
+        d.update(self.model_options.to_dict())  # type: ignore[union-attr]
         return json.loads(json.dumps(d))
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
+        """The dataclass fields (the settings every run shares, ``model_options`` and the flat aliases)."""
         return tuple(fl.name for fl in dataclasses.fields(cls))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        """Build from a dict; unknown keys raise ``ValueError`` listing the valid ones.
+    def keys(cls) -> tuple[str, ...]:
+        """Every key :meth:`from_dict` accepts: the fields and every registered model's options."""
+        return tuple(dict.fromkeys((*cls.field_names(), *registry.option_names())))
 
-        A ``"preset"`` key (with optional ``"scale"``) starts from :meth:`preset` and applies
-        the other keys as overrides.
+    @classmethod
+    def _unknown(cls, where: str, keys: Any, extra: str = "") -> None:
+        unknown = sorted(set(keys) - set(cls.keys()))
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r}; valid keys are {', '.join(cls.keys())}{extra}")
+
+    @classmethod
+    def from_flat(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from fields and flat model options (e.g. ``rate_prior`` of a later model)."""
+        cls._unknown("TrainConfig", data)
+        fields = {k: v for k, v in data.items() if k in cls.field_names()}
+        extra = {k: v for k, v in data.items() if k not in fields}
+        if extra:
+            opts = fields.get("model_options")
+            if isinstance(opts, ModelOptions):
+                opts = opts.to_dict()
+            model = fields.get("model", cls.model)
+            fields["model_options"] = registry.make_options(model, opts, legacy=extra)
+        return cls(**fields)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from a dict (flat or with ``model_options``); unknown keys raise ``ValueError``
+        listing the valid ones. A ``"preset"`` key (with optional ``"scale"``) starts from
+        :meth:`preset` and applies the other keys as overrides.
         """
         if not isinstance(data, Mapping):
             raise TypeError(f"TrainConfig.from_dict: data must be a dict; got {type(data).__name__}")
@@ -250,16 +233,10 @@ class TrainConfig:
         scale = data.pop("scale", "quick" if preset is not None else None)
         if scale is not None and preset is None:
             raise ValueError("TrainConfig.from_dict: 'scale' needs a 'preset' key")
-        valid = cls.field_names()
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ValueError(
-                f"TrainConfig: unknown key {unknown[0]!r}; valid keys are {', '.join(valid)}"
-                + (", preset, scale" if preset is None else "")
-            )
+        cls._unknown("TrainConfig", data, ", preset, scale" if preset is None else "")
         if preset is not None:
             return cls.preset(preset, scale=scale, **data)
-        return cls(**data)
+        return cls.from_flat(data)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TrainConfig:
@@ -284,35 +261,42 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, dataset: str, *, scale: str = "quick", **overrides: Any) -> TrainConfig:
-        """The Table 3.1 settings for ``dataset`` at ``scale`` "thesis" or "quick".
-
-        See :data:`vaecore.training.presets.PRESETS` for the values and what "quick" changes.
+        """The Table 3.1 / 4.1 settings for ``dataset`` at ``scale`` "thesis" or "quick", with
+        ``overrides`` applied. A model override that cannot run on the preset's architecture gets
+        its own (linear-vae: "linear"). See :data:`vaecore.training.presets.PRESETS`.
         """
         from vaecore.training.presets import preset_dict
 
-        base = preset_dict(dataset, scale)
-        valid = cls.field_names()
-        unknown = sorted(set(overrides) - set(valid))
-        if unknown:
-            raise ValueError(
-                f"TrainConfig.preset: unknown key {unknown[0]!r}; valid keys are {', '.join(valid)}"
-            )
+        cls._unknown("TrainConfig.preset", overrides)
+        base = preset_dict(dataset, scale, model=overrides.get("model"))
+        model = overrides.get("model", base.get("model"))
         if ("steps" in overrides) != ("epochs" in overrides):
             # one length given: it replaces the preset's
             base.pop("steps", None)
             base.pop("epochs", None)
             base["steps" if "epochs" in overrides else "epochs"] = None
-        if "model" in overrides and overrides["model"] == "linear-vae":
-            base["architecture"] = "linear"
+        if model in registry.MODELS:
+            base["architecture"] = registry.default_architecture(model, base.get("architecture", "mlp"))
+            if "model_options" in overrides:  # given as a whole, they replace the preset's
+                base = {k: v for k, v in base.items() if k not in registry.MODELS[model].Options.names()}
         base.update(overrides)
-        return cls(**base)
+        return cls.from_flat(base)
 
     def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with ``changes`` applied (validated)."""
-        unknown = sorted(set(changes) - set(self.field_names()))
-        if unknown:
-            raise ValueError(
-                f"TrainConfig.replace: unknown key {unknown[0]!r}; valid keys are "
-                f"{', '.join(self.field_names())}"
-            )
-        return dataclasses.replace(self, **changes)
+        """A validated copy with ``changes`` (fields or model options, flat or as
+        ``model_options``). A new ``model`` keeps the options it shares with the old one."""
+        self._unknown("TrainConfig.replace", changes)
+        common = [n for n in self.field_names() if n != "model_options" and not _is_flat(n)]
+        model = changes.get("model", self.model)
+        names = registry.model_class(model, where="TrainConfig").Options.names()
+        opts = changes.pop("model_options", None)
+        if opts is None:
+            opts = {k: v for k, v in self.model_options.to_dict().items() if k in names}  # type: ignore[union-attr]
+        opts = opts.to_dict() if isinstance(opts, ModelOptions) else dict(opts)
+        opts.update({k: v for k, v in changes.items() if k in names})
+        rest = {k: v for k, v in changes.items() if k not in names}
+        return type(self).from_flat({**{n: getattr(self, n) for n in common}, "model_options": opts, **rest})
+
+
+def _is_flat(name: str) -> bool:
+    return isinstance(TrainConfig.__dict__.get(name), FlatOption)

@@ -25,30 +25,12 @@ __all__ = ["Run", "load_run", "make_model"]
 
 def make_model(config: TrainConfig, observation_shape: tuple[int, ...], likelihood: str) -> LatentModel:
     """Build the model of ``config`` with parameters initialised from ``config.seed``."""
-    from vaecore.models import build_model
+    from vaecore.models import registry
 
     seed = int(np.random.SeedSequence(config.seed).generate_state(1)[0])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_model(
-            config.model,
-            observation_shape=observation_shape,
-            latent_dim=config.latent_dim,
-            architecture=config.architecture,
-            encoder_hidden=config.encoder_hidden,
-            decoder_hidden=config.decoder_hidden,
-            encoder_activation=config.encoder_activation or config.activation,
-            decoder_activation=config.decoder_activation or config.activation,
-            likelihood=likelihood,
-            conv_kernels=config.conv_kernels,
-            deconv_kernels=config.deconv_kernels,
-            beta=config.beta,
-            gamma=config.gamma,
-            lambda_od=config.lambda_od,
-            lambda_d=config.resolved_lambda_d,
-            discriminator_hidden=config.discriminator_hidden,
-            backend=config.backend,
-        )
+        return registry.build(config.model, config.networks(observation_shape, likelihood), config.model_options)
 
 
 @dataclass
