@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--dataset", help="dataset preset: dsprites, synth-lin, synth-nonlin, mnist, fmnist, celeba, shapes3d")
-    p.add_argument("--model", help="ae, vae, beta-vae (default), beta-vae-sigma, beta-tcvae, factor-vae, dip-vae-i, dip-vae-ii, linear-vae")
+    from vaecore.models import MODEL_NAMES
+
+    p.add_argument("--model", help=", ".join(MODEL_NAMES) + " (default beta-vae)")
     p.add_argument("--beta", type=float)
     p.add_argument("--scale", choices=("quick", "thesis"), default="quick")
     p.add_argument("--seed", type=int)

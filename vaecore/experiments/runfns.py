@@ -130,7 +130,7 @@ def _train_keys() -> tuple[str, ...]:
     from vaecore import TrainConfig
     from vaecore.evaluation_options import evaluator_option_keys
 
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    names = set(TrainConfig.keys())  # common fields and every model's options
     return tuple(sorted(names | {"scale", *evaluator_option_keys()}))
 
 
