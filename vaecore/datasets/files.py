@@ -64,7 +64,7 @@ def _grid_rows(path: str, labels: np.ndarray, grid: Any) -> np.ndarray:
     bad = ~np.isfinite(labels)
     if bad.any():
         r, j = (int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(f"load('shapes3d'): labels of {path!r} must be finite; got {labels[r, j]!r} "
+        raise ValueError(f"load('shapes3d'): labels of {path!r} must be finite; got {float(labels[r, j])!r} "
                          f"in row {r}, column {j} ({grid.factor_names[j]})")
     classes = np.empty((m, len(grid.factor_values)), np.int64)
     for j, values in enumerate(grid.factor_values):
@@ -75,7 +75,7 @@ def _grid_rows(path: str, labels: np.ndarray, grid: Any) -> np.ndarray:
             r = int(err.argmax())
             raise ValueError(
                 f"load('shapes3d'): labels[:, {j}] ({grid.factor_names[j]}) of {path!r} must lie "
-                f"on the grid {np.round(values, 4).tolist()}; got {labels[r, j]!r} at row {r}"
+                f"on the grid {np.round(values, 4).tolist()}; got {float(labels[r, j])!r} at row {r}"
             )
         classes[:, j] = k
     index = classes @ grid.strides
