@@ -158,6 +158,21 @@ def factor_values(w: np.ndarray) -> np.ndarray:
     return diff.astype(np.float64)
 
 
+def scaled_values(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factor_values`, scaled by :func:`pow2_scale` and shifted to start at 0 per column:
+    ``(values, exponents)``, the original values being ``(values + c) * 2**exponents``.
+
+    For metrics invariant to shifting a factor and covariant with scaling it (variances,
+    mean squared errors, correlations): nothing overflows, and a factor like 2**53 + k keeps
+    the differences between its values (they are exact after the shift) instead of losing
+    them to the cancellation of a mean of 9e15-sized numbers.
+    """
+    values, exponents = pow2_scale(factor_values(w))
+    if values.shape[0]:
+        values = values - values.min(axis=0)
+    return values, exponents
+
+
 def pow2_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scale every column of ``x`` by a power of two so that its largest magnitude lies in
     [0.5, 1); returns ``(scaled, exponents)`` with ``x[:, j] = scaled[:, j] * 2**exponents[j]``.

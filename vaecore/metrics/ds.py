@@ -14,8 +14,8 @@ from vaecore.metrics._arrays import (
     check_codes_factors,
     check_finite_result,
     encode_labels,
-    factor_values,
     pow2_scale,
+    scaled_values,
     top_two,
 )
 from vaecore.metrics._result import MetricResult
@@ -188,7 +188,7 @@ def ds(
     # Exact power-of-two scaling of codes and regression targets: k-NN distances and the
     # ratios A/M are scale-covariant, so nothing changes but nothing can overflow.
     z, _ = pow2_scale(z)
-    y, y_exp = pow2_scale(factor_values(w))
+    y, y_exp = scaled_values(w)
     y_exp[is_class] = 0
     n_classes = np.zeros(n_factors, dtype=np.int64)
     if is_class.any():

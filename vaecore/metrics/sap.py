@@ -12,8 +12,8 @@ from vaecore._validation import check_int
 from vaecore.metrics._arrays import (
     check_finite_result,
     check_train_test,
-    factor_values,
     pow2_scale,
+    scaled_values,
     standardize_train_test,
     top_two,
 )
@@ -81,7 +81,7 @@ def _continuous_scores(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     are unchanged and no square overflows); disentanglement_lib's rule "0 when var z_j <=
     1e-12" is applied to the variance in the codes' own units.
     """
-    values, _ = pow2_scale(factor_values(w))
+    values, _ = scaled_values(w)
     flat = np.flatnonzero(np.var(values, axis=0) == 0)
     if flat.size:
         raise ValueError(f"{_FUNC}: factors_train must vary; got constant factor(s) {flat.tolist()}")
