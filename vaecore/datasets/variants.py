@@ -82,6 +82,8 @@ class NoisyDataset(TransformedDataset):
     def __init__(self, base: GroundTruthDataset, eps: float, seed: int = 0) -> None:
         super().__init__(base)
         self.eps = check_float("noisy", "eps", eps, minimum=0.0)
+        if self.eps > 1e38:  # the noise is float32
+            raise ValueError(f"noisy: eps must be <= 1e38 (observations are float32); got {eps!r}")
         self.seed = check_int("noisy", "seed", seed, minimum=0)
 
     def noise(self, indices: np.ndarray) -> np.ndarray:
