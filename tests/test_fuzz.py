@@ -375,3 +375,28 @@ def test_fuzz_full_cov_rsample_matches_twin(seed, b, k, dtype, mag, inject, wher
             torch.testing.assert_close(a, c, rtol=tol, atol=tol * (1 + float(c.abs().max(initial=0)) if c.numel() else 1))
     elif len(got) == 2:
         assert got[0] is got[1]
+
+
+# --------------------------------------------------------------------------- sampling metrics
+@settings(FUZZ, max_examples=20)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(("f64", "f32", "t-bf16", "t-f32", "f128", "i64", "bool", "list")),
+       mag=st.sampled_from((1.0, 1e-300, 1e200, 1e300)), inject=st.sampled_from((None, None, np.nan)),
+       which=st.sampled_from(("factor_vae_score", "beta_vae_score")))
+def test_fuzz_sampling_metrics_hostile_represent(seed, kind, mag, inject, which):
+    from vaecore.datasets.synthetic import SynthLin
+    from vaecore.metrics import beta_vae_score, factor_vae_score
+
+    data = SynthLin(n_samples=20)
+    M = np.random.default_rng(seed).normal(size=(3, 3))
+
+    def represent(x):
+        z = (np.asarray(x, np.float64) @ M) * mag
+        if inject is not None:
+            z[0, 0] = inject
+        return _convert(z, kind)
+
+    kw = dict(num_train=20, num_eval=10, batch_size=8, progress=False)
+    fn = factor_vae_score if which == "factor_vae_score" else beta_vae_score
+    if which == "factor_vae_score":
+        kw["num_variance_estimate"] = 40
+    outcome(which, ("represent",), lambda: fn(data, represent, **kw))

@@ -175,3 +175,24 @@ def test_bfloat16_and_float16_tensors_are_widened(data):
     assert mig(zh, f).value == mig(zh.double().numpy(), f).value
     with pytest.raises(TypeError, match="codes must be a dense numeric array"):
         mig(torch.from_numpy(z).to_sparse(), f)
+
+
+def test_ds_float_factor_with_huge_offset_matches_twin(data):
+    # 2**53 + k as float64: the regression targets kept their differences only after the shift
+    z, f = data
+    w = f.astype(np.float64) * 2 + 2.0**53
+    got = [ds(z, w, backend=b).value for b in ("native", "reference")]
+    assert got[0] == pytest.approx(got[1], abs=1e-12)
+    assert got[0] == pytest.approx(ds(z, f).value, abs=1e-12)
+    assert sap(z, w, z, w, continuous=True).value == pytest.approx(sap(z, f, z, f, continuous=True).value, abs=1e-12)
+
+
+def test_factor_vae_huge_codes_vote_like_unit_codes():
+    from vaecore.datasets.synthetic import SynthLin
+    from vaecore.metrics import factor_vae_score
+
+    data = SynthLin(n_samples=20)
+    kw = dict(num_train=30, num_eval=20, batch_size=8, num_variance_estimate=60, progress=False)
+    unit = factor_vae_score(data, lambda x: np.asarray(x, np.float64)[:, :2], **kw)
+    huge = factor_vae_score(data, lambda x: np.asarray(x, np.float64)[:, :2] * 2.0**900, **kw)
+    assert huge.value == unit.value and np.array_equal(huge.votes, unit.votes)
