@@ -67,7 +67,7 @@ def test_dsprites_bad_files(tmp_path):
     with pytest.raises(ValueError, match="outside the grid"):
         datasets.load("dsprites", path=tmp_path / "grid.npz")
     np.savez(tmp_path / "shape.npz", imgs=np.zeros((2, 32, 32), np.uint8),
-             latents_classes=np.zeros((2, 6), np.int64))
+             latents_classes=np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]]))
     with pytest.raises(ValueError, match="imgs must be a C-order 1-byte array"):
         datasets.load("dsprites", path=tmp_path / "shape.npz")
 

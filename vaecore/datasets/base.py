@@ -33,6 +33,46 @@ def as_rng(func: str, rng: Any) -> np.random.Generator:
     )
 
 
+def split_indices(n: int, seed: int = 0, *, func: str = "split") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The seeded random 80/10/10 split of ``n`` samples into train / eval / test indices
+    (thesis §3.3.1), the one implementation behind every dataset's ``split``.
+
+    ``n_train = floor(0.8 n)``, ``n_eval = floor(0.1 n)``, the rest is test (19 points:
+    15 / 1 / 3). The permutation comes from ``numpy.random.default_rng(seed)`` (PCG64,
+    identical on every platform); each part is returned sorted (sequential file reads).
+    """
+    seed = check_int(func, "seed", seed, minimum=0)
+    n = check_int(func, "n", n, minimum=0)
+    perm = np.random.default_rng(seed).permutation(n)
+    n_train = (8 * n) // 10
+    n_eval = n // 10
+    return (
+        np.sort(perm[:n_train]),
+        np.sort(perm[n_train : n_train + n_eval]),
+        np.sort(perm[n_train + n_eval :]),
+    )
+
+
+def check_factor_kinds(func: str, kinds: Any, n_factors: int) -> tuple[str, ...]:
+    """Validate one factor kind (:data:`FACTOR_KINDS`) per factor and return them as a tuple."""
+    if isinstance(kinds, (str, bytes)) or not hasattr(kinds, "__iter__"):
+        raise TypeError(
+            f"{func}: factor_kinds must be a sequence of strings, one per factor; got "
+            f"{type(kinds).__name__} {kinds!r}"
+        )
+    kinds = tuple(kinds)
+    if len(kinds) != n_factors:
+        raise ValueError(
+            f"{func}: factor_kinds must have one entry per factor ({n_factors}); got {len(kinds)}"
+        )
+    for i, kind in enumerate(kinds):
+        if kind not in FACTOR_KINDS:
+            raise ValueError(
+                f"{func}: factor_kinds must hold kinds from {FACTOR_KINDS}; got {kind!r} at position {i}"
+            )
+    return kinds
+
+
 class GroundTruthDataset(ABC):
     """A dataset with known generative factors.
 
@@ -151,22 +191,9 @@ class GroundTruthDataset(ABC):
 
     # --------------------------------------------------------------- split
     def split(self, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Seeded random 80/10/10 split into train / eval / test indices (thesis §3.3.1).
-
-        ``n_train = floor(0.8 n)``, ``n_eval = floor(0.1 n)``, the rest is test. The
-        permutation comes from ``numpy.random.default_rng(seed)`` (PCG64, identical on
-        every platform); each part is returned sorted (sequential file reads).
-        """
-        seed = check_int(f"{self.name}.split", "seed", seed, minimum=0)
-        n = len(self)
-        perm = np.random.default_rng(seed).permutation(n)
-        n_train = (8 * n) // 10
-        n_eval = n // 10
-        return (
-            np.sort(perm[:n_train]),
-            np.sort(perm[n_train : n_train + n_eval]),
-            np.sort(perm[n_train + n_eval :]),
-        )
+        """Seeded random 80/10/10 split into train / eval / test indices (thesis §3.3.1);
+        see :func:`split_indices`."""
+        return split_indices(len(self), seed, func=f"{self.name}.split")
 
     # --------------------------------------------------------------- torch
     def torch_dataset(self, indices: Any = None) -> Any:

@@ -247,7 +247,8 @@ def read_dsprites_file(path: str, *, chunk: int = 16384) -> tuple[np.ndarray, np
     binary images along x) and ``rows`` int32 ``(737280,)`` mapping a grid index to its row
     in the file (-1 where the file has no image; the published file has every one). The
     ``imgs`` member is streamed ``chunk`` images at a time, so the 3 GB uint8 array is never
-    materialised; ``metadata`` (a pickled dict) is never read.
+    materialised; ``metadata`` (a pickled dict) is never read. A grid point that appears in
+    two rows is refused (``ValueError`` naming both rows) instead of the later image winning.
     """
     if os.path.isdir(path):
         path = os.path.join(path, FILE_NAME)
@@ -278,9 +279,15 @@ def read_dsprites_file(path: str, *, chunk: int = 16384) -> tuple[np.ndarray, np
             raise ValueError(f"load('dsprites'): latents_classes of {path!r} are outside the "
                              f"grid {grid.factor_sizes}")
         index = cls @ grid.strides
-        rows = np.full(n, -1, np.int32)
-        rows[index] = np.arange(len(index), dtype=np.int32)
         m = len(index)
+        rows = np.full(n, -1, np.int32)
+        rows[index[::-1]] = np.arange(m - 1, -1, -1, dtype=np.int32)  # the first row of an index wins
+        dup = np.flatnonzero(rows[index] != np.arange(m))
+        if dup.size:
+            r = int(dup[0])
+            raise ValueError(f"load('dsprites'): {path!r} must hold each grid point once; rows "
+                             f"{int(rows[index[r]])} and {r} of latents_classes are equal "
+                             f"({classes[r].tolist()})")
         with zf.open("imgs.npy") as f:
             version = np.lib.format.read_magic(f)
             if version == (1, 0):

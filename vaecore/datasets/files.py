@@ -4,16 +4,35 @@ The file holds ``images`` uint8 (480000, 64, 64, 3) and ``labels`` float64 (4800
 (factor values). Only ``labels`` (23 MB) is read up front, to map grid indices to rows;
 images are read one batch at a time. The HDF5 handle is opened per process (DataLoader
 workers reopen it after fork), never pickled.
+
+This module imports nothing from :mod:`vaecore.datasets.shapes3d` (which imports it): the
+file's name, source and image size live here, and :func:`open_shapes3d` receives the grid
+(values, names, strides) it checks the labels against.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from vaecore.datasets.shapes3d import FILE_NAME, FILE_SOURCE, SIZE
+FILE_NAME = "3dshapes.h5"
+FILE_SOURCE = "https://github.com/google-deepmind/3d-shapes (storage.googleapis.com/3d-shapes/3dshapes.h5)"
+SIZE = 64
+
+
+@dataclass(frozen=True)
+class Shapes3DFile:
+    """An opened, validated ``3dshapes.h5``: its resolved ``path``, the open h5py ``handle``,
+    ``rows[i]`` = the file row of grid index ``i`` (-1 when the file lacks it) and the
+    ``pid`` of the process that opened the handle."""
+
+    path: str
+    handle: Any
+    rows: np.ndarray
+    pid: int
 
 
 def _h5py() -> Any:
@@ -38,49 +57,74 @@ def _resolve(path: str) -> str:
     return path
 
 
-def open_shapes3d(path: str, ds: Any) -> tuple[Any, np.ndarray]:
-    """Validate ``3dshapes.h5`` and return ``(handle, rows)``; ``rows[i]`` is the file row of
-    grid index ``i`` (-1 when the file lacks it; the published file has every one)."""
+def _grid_rows(path: str, labels: np.ndarray, grid: Any) -> np.ndarray:
+    """Map each file row's factor values to its grid index; refuse labels that are not
+    finite, off the grid or repeated (two rows for one grid point)."""
+    m = labels.shape[0]
+    bad = ~np.isfinite(labels)
+    if bad.any():
+        r, j = (int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(f"load('shapes3d'): labels of {path!r} must be finite; got {float(labels[r, j])!r} "
+                         f"in row {r}, column {j} ({grid.factor_names[j]})")
+    classes = np.empty((m, len(grid.factor_values)), np.int64)
+    for j, values in enumerate(grid.factor_values):
+        values = np.asarray(values, np.float64)
+        k = np.abs(labels[:, j : j + 1] - values[None, :]).argmin(axis=1)
+        err = np.abs(labels[:, j] - values[k])
+        if m and err.max() > 1e-4:
+            r = int(err.argmax())
+            raise ValueError(
+                f"load('shapes3d'): labels[:, {j}] ({grid.factor_names[j]}) of {path!r} must lie "
+                f"on the grid {np.round(values, 4).tolist()}; got {float(labels[r, j])!r} at row {r}"
+            )
+        classes[:, j] = k
+    index = classes @ grid.strides
+    rows = np.full(len(grid), -1, np.int32)
+    rows[index[::-1]] = np.arange(m - 1, -1, -1, dtype=np.int32)  # the first row of an index wins
+    dup = np.flatnonzero(rows[index] != np.arange(m))
+    if dup.size:
+        r = int(dup[0])
+        raise ValueError(f"load('shapes3d'): {path!r} must hold each grid point once; rows "
+                         f"{int(rows[index[r]])} and {r} have the same labels {labels[r].tolist()}")
+    return rows
+
+
+def open_shapes3d(path: str, grid: Any) -> Shapes3DFile:
+    """Open and validate ``3dshapes.h5`` against ``grid`` (a Shapes3D: ``factor_values``,
+    ``factor_names``, ``strides``, ``len``), which is only read, never modified.
+
+    Raises ``ValueError`` naming the file (and the row, for bad labels) when it is not HDF5,
+    lacks ``images``/``labels``, has the wrong shapes or dtypes, or has labels that are
+    NaN/inf, off the grid or repeated. The handle is closed on every error.
+    """
     h5py = _h5py()
     path = _resolve(path)
-    ds.path = path
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
         raise ValueError(f"load('shapes3d'): {path!r} is not an HDF5 file; expected "
                          f"{FILE_NAME} from {FILE_SOURCE}") from exc
-    for key in ("images", "labels"):
-        if key not in f:
-            f.close()
-            raise ValueError(f"load('shapes3d'): {path!r} has no dataset {key!r}; expected "
-                             f"{FILE_NAME} from {FILE_SOURCE}")
-    images, labels = f["images"], f["labels"]
-    m = labels.shape[0]
-    if labels.ndim != 2 or labels.shape[1] != 6 or images.shape != (m, SIZE, SIZE, 3) \
-            or images.dtype != np.uint8:
-        f.close()
-        raise ValueError(
-            f"load('shapes3d'): {path!r} must hold images uint8 (m, 64, 64, 3) and labels "
-            f"(m, 6); got images {images.shape} {images.dtype}, labels {labels.shape}"
-        )
-    values = np.asarray(labels[:], np.float64)
-    classes = np.empty((m, 6), np.int64)
-    for j, grid in enumerate(ds.factor_values):
-        grid = np.asarray(grid, np.float64)
-        k = np.abs(values[:, j : j + 1] - grid[None, :]).argmin(axis=1)
-        err = np.abs(values[:, j] - grid[k])
-        if m and err.max() > 1e-4:
-            f.close()
-            r = int(err.argmax())
+    try:
+        for key in ("images", "labels"):
+            if key not in f:
+                raise ValueError(f"load('shapes3d'): {path!r} has no dataset {key!r}; expected "
+                                 f"{FILE_NAME} from {FILE_SOURCE}")
+        images, labels = f["images"], f["labels"]
+        # read the metadata into plain values while the file is open (the messages use them)
+        i_shape, i_dtype, l_shape = tuple(images.shape), images.dtype, tuple(labels.shape)
+        m = l_shape[0] if l_shape else 0
+        if len(l_shape) != 2 or l_shape[1] != 6 or i_shape != (m, SIZE, SIZE, 3) or i_dtype != np.uint8:
             raise ValueError(
-                f"load('shapes3d'): labels[:, {j}] ({ds.factor_names[j]}) of {path!r} must lie "
-                f"on the grid {np.round(grid, 4).tolist()}; got {values[r, j]!r} at row {r}"
+                f"load('shapes3d'): {path!r} must hold images uint8 (m, 64, 64, 3) and labels "
+                f"(m, 6); got images {i_shape} {i_dtype}, labels {l_shape}"
             )
-        classes[:, j] = k
-    rows = np.full(len(ds), -1, np.int32)
-    rows[classes @ ds.strides] = np.arange(m, dtype=np.int32)
-    ds._pid = os.getpid()
-    return f, rows
+        if labels.dtype.kind not in "iuf":
+            raise ValueError(f"load('shapes3d'): labels of {path!r} must be numeric; got {labels.dtype}")
+        rows = _grid_rows(path, np.asarray(labels[:], np.float64), grid)
+    except BaseException:
+        f.close()
+        raise
+    return Shapes3DFile(path=path, handle=f, rows=rows, pid=os.getpid())
 
 
 def read_rows(ds: Any, idx: np.ndarray) -> np.ndarray:

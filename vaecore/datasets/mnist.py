@@ -36,7 +36,9 @@ def read_idx(path: str) -> np.ndarray:
     if len(data) < header:
         raise ValueError(f"read_idx: {path!r} is truncated (header)")
     shape = tuple(int(v) for v in np.frombuffer(data[4:header], dtype=">i4"))
-    n = int(np.prod(shape))
+    if any(v < 0 for v in shape):
+        raise ValueError(f"read_idx: {path!r} must have non-negative sizes in its header; got {shape}")
+    n = int(np.prod(shape, dtype=object)) if shape else 1
     if len(data) != header + n:
         raise ValueError(f"read_idx: {path!r} must hold {n} bytes of data for shape {shape}; "
                          f"got {len(data) - header}")

@@ -23,10 +23,7 @@ import numpy as np
 from vaecore._native import native, resolve_backend
 from vaecore._validation import check_array, check_option
 from vaecore.datasets.base import GridDataset
-
-SIZE = 64
-FILE_NAME = "3dshapes.h5"
-FILE_SOURCE = "https://github.com/google-deepmind/3d-shapes (storage.googleapis.com/3d-shapes/3dshapes.h5)"
+from vaecore.datasets.files import FILE_NAME, FILE_SOURCE, SIZE, open_shapes3d, read_rows  # noqa: F401 (FILE_* re-exported)
 SHAPES = ("cube", "cylinder", "sphere", "capsule")
 N_PARAMS = 23
 
@@ -222,9 +219,8 @@ class Shapes3D(GridDataset):
         self._file: Any = None
         self._rows: np.ndarray | None = None
         if self.path is not None:
-            from vaecore.datasets.files import open_shapes3d
-
-            self._file, self._rows = open_shapes3d(self.path, self)
+            opened = open_shapes3d(self.path, self)
+            self.path, self._file, self._rows, self._pid = opened.path, opened.handle, opened.rows, opened.pid
 
     @property
     def procedural(self) -> bool:
@@ -237,8 +233,6 @@ class Shapes3D(GridDataset):
     def observations_at(self, indices: Any) -> np.ndarray:
         idx = self._check_indices("observations_at", indices)
         if self._file is not None:
-            from vaecore.datasets.files import read_rows
-
             return read_rows(self, idx)
         return self.render_values(self.factor_values_of(self.index_to_factors(idx)))
 

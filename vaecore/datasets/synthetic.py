@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from vaecore._validation import check_array, check_float, check_int
+from vaecore._validation import check_array, check_finite, check_float, check_int
 from vaecore.datasets.base import GroundTruthDataset, as_rng
 
 
@@ -63,7 +63,10 @@ class _Synthetic(GroundTruthDataset):
                 f"{self.name}.observations: factors must have 2 columns (v1, v2); "
                 f"got shape {tuple(f.shape)}"
             )
-        return self.embed(f)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self.embed(f)
+        return check_finite(f"{self.name}.observations", "factors", out,
+                            what="after the float32 embedding (overflow)")
 
     def factors_at(self, indices: Any) -> np.ndarray:
         return self._factors[self._check_indices("factors_at", indices)]
@@ -111,6 +114,8 @@ class SynthLin(_Synthetic):
 
     def __init__(self, n_samples: int = 50_000, seed: int = 0, ratio: float = 2.0) -> None:
         self.ratio = check_float("load('synth-lin')", "ratio", ratio, minimum=0.0, strict=True)
+        if self.ratio > 1e38:  # the observations (up to ~ratio) are float32
+            raise ValueError(f"load('synth-lin'): ratio must be <= 1e38 (observations are float32); got {ratio!r}")
         self.matrix = rotation_matrix(self.AXIS, self.ANGLE) @ np.array(
             [[self.ratio, 0.0], [0.0, 1.0], [0.0, 0.0]]
         )

@@ -93,6 +93,8 @@ class NoisyDataset(TransformedDataset):
                  boundary: str = "clip") -> None:
         super().__init__(base)
         self.eps = check_float("noisy", "eps", eps, minimum=0.0)
+        if self.eps > 1e38:  # the noise is float32
+            raise ValueError(f"noisy: eps must be <= 1e38 (observations are float32); got {eps!r}")
         self.seed = check_int("noisy", "seed", seed, minimum=0)
         self.boundary = check_option("noisy", "boundary", boundary, BOUNDARIES)
         if self.boundary == "reflect":

@@ -80,7 +80,14 @@ def _points(
             codes = encode(_FUNC, represent, obs, 2 * batch_size * points_per_call)
             z1 = codes[: m * batch_size].reshape(m, batch_size, -1)
             z2 = codes[m * batch_size :].reshape(m, batch_size, -1)
-            features.append(np.mean(np.abs(z1 - z2), axis=1))
+            with np.errstate(over="ignore", invalid="ignore"):
+                feat = np.mean(np.abs(z1 - z2), axis=1)
+            if not np.isfinite(feat).all():
+                raise ValueError(
+                    f"{_FUNC}: represent must return codes whose differences and means are finite "
+                    f"in float64; got an overflow (codes beyond ~1e307)"
+                )
+            features.append(feat)
             bar.update(m)
     return np.concatenate(features, axis=0), labels
 

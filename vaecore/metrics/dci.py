@@ -12,7 +12,7 @@ import scipy.stats
 
 from vaecore._native import native, resolve_backend
 from vaecore._validation import check_int, check_option
-from vaecore.metrics._arrays import check_train_test
+from vaecore.metrics._arrays import check_finite_result, check_train_test, standardize_train_test
 from vaecore.metrics._result import MetricResult
 from vaecore.metrics.lightgbm_trees import TreeArrays, tree_arrays
 from vaecore.metrics.sap import encode_train_test
@@ -236,6 +236,15 @@ def dci(
     Returns
     -------
     DCIResult
+
+    Notes
+    -----
+    The codes are standardised per latent with the training mean and standard deviation
+    before the trees (:func:`~vaecore.metrics._arrays.standardize_train_test`). A tree's
+    partitions, hence its importances and predictions, are invariant to increasing
+    per-latent affine maps, but scikit-learn's trees compare features in float32 and
+    LightGBM treats |x| < 1e-35 as zero: without the standardisation codes of magnitude
+    1e-50 (or 1e50) scored D = 0.
     """
     z, w, zt, wt = check_train_test(_FUNC, codes_train, factors_train, codes_test, factors_test)
     check_option(_FUNC, "backend", backend, DCI_BACKENDS)
@@ -246,6 +255,7 @@ def dci(
             f"over factors); got shape {w.shape}"
         )
     y_train, y_test = encode_train_test(_FUNC, w, wt)
+    z, zt = standardize_train_test(z, zt)  # the trees' float32 / LightGBM's 1e-35 zero rule
     n_factors, n_latents = w.shape[1], z.shape[1]
     importance = np.zeros((n_factors, n_latents), dtype=np.float64)
     acc_train, acc_test = [], []
@@ -261,6 +271,7 @@ def dci(
             pred, pred_test = model.predict(z), model.predict(zt)
         acc_train.append(np.mean(pred == y_train[:, i]))
         acc_test.append(np.mean(pred_test == y_test[:, i]))
+    check_finite_result(_FUNC, "importance matrix", importance)
     d, c, per_code, per_factor = dci_scores(importance)
     return DCIResult(
         value=d,

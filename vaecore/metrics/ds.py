@@ -10,7 +10,14 @@ import numpy as np
 
 from vaecore._native import native, resolve_backend
 from vaecore._validation import check_int
-from vaecore.metrics._arrays import check_codes_factors, encode_labels, top_two
+from vaecore.metrics._arrays import (
+    check_codes_factors,
+    check_finite_result,
+    encode_labels,
+    pow2_scale,
+    scaled_values,
+    top_two,
+)
 from vaecore.metrics._result import MetricResult
 from vaecore.reference import ds as _reference
 
@@ -63,9 +70,16 @@ def _categorical_mask(categorical: Any, n_factors: int) -> np.ndarray:
         raise ValueError(
             f"{_FUNC}: categorical must have one entry per factor ({n_factors}); got {len(items)}"
         )
+    from vaecore.datasets.base import FACTOR_KINDS
+
     mask = np.empty(n_factors, dtype=bool)
     for i, item in enumerate(items):
         if isinstance(item, str):
+            if item not in FACTOR_KINDS:
+                raise ValueError(
+                    f"{_FUNC}: categorical must hold bools or factor kinds {FACTOR_KINDS}; got "
+                    f"{item!r} at position {i}"
+                )
             mask[i] = item == "categorical"
         elif isinstance(item, (bool, np.bool_)):
             mask[i] = bool(item)
@@ -148,6 +162,12 @@ def ds(
     tree searches break distance ties in an unspecified order, so both backends agree
     exactly (to ~1e-15, the order of floating-point sums) on data without distance ties.
     A factor that is constant on the scoring part (M_i = 0) raises ``ValueError``.
+
+    Every latent and every regression factor is multiplied by a power of two before the
+    k-NN (exact in binary floating point; ``matrix`` and ``normalizers`` are reported in the
+    factors' own units), so inputs of any finite magnitude give the same DS as their
+    unit-scale copies; integer factors are ranked (and shifted) in integer arithmetic.
+    Strings in ``categorical`` must be factor kinds (``vaecore.datasets.base.FACTOR_KINDS``).
     """
     z, w = check_codes_factors(_FUNC, codes, factors, min_rows=2)
     k = check_int(_FUNC, "k", k, minimum=1)
@@ -165,7 +185,11 @@ def ds(
         )
     is_class = _categorical_mask(categorical, n_factors)
     train, test = split_indices(n, seed)
-    y = w.copy()
+    # Exact power-of-two scaling of codes and regression targets: k-NN distances and the
+    # ratios A/M are scale-covariant, so nothing changes but nothing can overflow.
+    z, _ = pow2_scale(z)
+    y, y_exp = scaled_values(w)
+    y_exp[is_class] = 0
     n_classes = np.zeros(n_factors, dtype=np.int64)
     if is_class.any():
         labels, counts = encode_labels(w[:, is_class])
@@ -209,11 +233,12 @@ def ds(
     best, second = top_two(matrix)
     rows = np.arange(n_factors)
     per_factor = (matrix[rows, best] - matrix[rows, second]) / normalizers
+    check_finite_result(_FUNC, "score", per_factor)
     return DSResult(
         value=float(per_factor.mean()),
         per_factor=per_factor,
-        matrix=matrix,
-        normalizers=normalizers,
+        matrix=np.ldexp(matrix, y_exp[:, None]),  # back to the factors' units (exact)
+        normalizers=np.ldexp(normalizers, y_exp),
         best=best,
         second=second,
         categorical=tuple(bool(c) for c in is_class),

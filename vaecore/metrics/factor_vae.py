@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from vaecore._validation import check_float, check_int
+from vaecore.metrics._arrays import pow2_scale
 from vaecore.metrics._result import MetricResult
 from vaecore.metrics.sampling import (
     Represent,
@@ -59,6 +60,7 @@ def _votes(
     batch_size: int,
     num_points: int,
     global_std: np.ndarray,
+    exponents: np.ndarray,
     active: np.ndarray,
     points_per_call: int,
     progress: bool,
@@ -85,7 +87,7 @@ def _votes(
                 blocks.append(f)
             obs = np.asarray(dataset.observations(np.concatenate(blocks, axis=0)))
             codes = encode(_FUNC, represent, obs, batch_size * points_per_call)
-            codes = codes.reshape(m, batch_size, n_latents)
+            codes = np.ldexp(codes.reshape(m, batch_size, n_latents), -exponents)
             local = np.var(codes, axis=1, ddof=1)[:, active]
             winner = active_idx[np.argmin(local / variances, axis=1)]
             np.add.at(votes, (fixed, winner), 1)
@@ -165,15 +167,19 @@ def factor_vae_score(
             for s in range(0, num_var, chunk)
         ]
     )
-    global_std = np.sqrt(np.var(codes, axis=0, ddof=1))
-    active = global_std >= prune_threshold
+    # Per-latent power-of-two scaling (exact): the votes compare variance *ratios*, and no
+    # variance of 1e200-sized codes can overflow; the threshold applies in the codes' units.
+    scaled, exponents = pow2_scale(codes)
+    scaled_std = np.sqrt(np.var(scaled, axis=0, ddof=1))
+    active = np.ldexp(scaled_std, exponents) >= prune_threshold
     n_latents = codes.shape[1]
     if not active.any():
         return FactorVAEResult(0.0, 0.0, 0.0, np.zeros(n_factors), 0, np.zeros((n_factors, n_latents), np.int64))
     kw = dict(
         n_factors=n_factors,
         batch_size=batch_size,
-        global_std=global_std,
+        global_std=scaled_std,
+        exponents=exponents,
         active=active,
         points_per_call=points_per_call,
         progress=progress,

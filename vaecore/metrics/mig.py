@@ -9,7 +9,13 @@ import numpy as np
 
 from vaecore._native import native, resolve_backend
 from vaecore._validation import check_int
-from vaecore.metrics._arrays import check_codes_factors, encode_labels, top_two
+from vaecore.metrics._arrays import (
+    check_codes_factors,
+    check_finite_result,
+    encode_labels,
+    pow2_scale,
+    top_two,
+)
 from vaecore.metrics._result import MetricResult
 from vaecore.reference import mig as _reference
 
@@ -68,6 +74,29 @@ def histogram_edges(codes: np.ndarray, n_bins: int, ranges: np.ndarray | None = 
     return edges
 
 
+def _factor_classes(
+    w: np.ndarray, ranges_of: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(classes float64, offsets, n_slots, constant factor indices)`` for the kernels.
+
+    Classes are w - min when every factor holds float integers in a modest range (the usual
+    factor indices; unused values are empty slots), else the dense ranks of the distinct
+    values; integer factors are always ranked exactly in their own dtype (labels beyond
+    2**53 stay apart).
+    """
+    if w.dtype.kind in "iu":
+        labels, n_slots = encode_labels(w)
+        return labels.astype(np.float64), np.zeros(w.shape[1]), n_slots, np.flatnonzero(n_slots == 1)
+    w_range = ranges_of(w)
+    constant = np.flatnonzero(w_range[:, 0] == w_range[:, 1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = w_range[:, 1] - w_range[:, 0]
+    if np.all(span < 4 * w.shape[0] + 1024) and np.array_equal(w, np.round(w)):
+        return w, w_range[:, 0].copy(), span.astype(np.int64) + 1, constant
+    labels, n_slots = encode_labels(w)
+    return labels.astype(np.float64), np.zeros(w.shape[1]), n_slots, constant
+
+
 def mig(
     codes: Any,
     factors: Any,
@@ -101,6 +130,10 @@ def mig(
         (``csrc/mutual_info.cpp``); "reference": ``sklearn.metrics.mutual_info_score`` per
         pair (:mod:`vaecore.reference.mig`). Both agree to 1e-12.
 
+    Each latent is first multiplied by a power of two (exact; :func:`~vaecore.metrics._arrays.pow2_scale`),
+    so codes of any finite magnitude (1e-300 .. 1e300) bin exactly as their unit-scale
+    copies; integer factors are ranked as integers (never cast to float).
+
     Returns
     -------
     MIGResult
@@ -111,8 +144,8 @@ def mig(
         raise TypeError(f"{_FUNC}: drop_constant must be a bool; got {type(drop_constant).__name__}")
     which = resolve_backend(_FUNC, backend)
     ranges_of = native().column_ranges if which == "native" else _reference.column_ranges
-    w_range = ranges_of(w)
-    constant = np.flatnonzero(w_range[:, 0] == w_range[:, 1])
+    z, _ = pow2_scale(z)  # exact: the equal-width bins scale with the codes
+    classes, offsets, n_slots, constant = _factor_classes(w, ranges_of)
     if constant.size and not drop_constant:
         raise ValueError(
             f"{_FUNC}: factors must take at least 2 values (zero entropy leaves MIG undefined); "
@@ -121,14 +154,6 @@ def mig(
     kept = np.setdiff1d(np.arange(w.shape[1]), constant)
     if kept.size == 0:
         raise ValueError(f"{_FUNC}: factors must include a non-constant factor; got all constant")
-    # Classes: w - min when every factor holds integers in a modest range (the usual factor
-    # indices; unused values are empty slots), else the dense ranks of the distinct values.
-    span = w_range[:, 1] - w_range[:, 0]
-    if np.all(span < 4 * w.shape[0] + 1024) and np.array_equal(w, np.round(w)):
-        classes, offsets, n_slots = w, w_range[:, 0].copy(), span.astype(np.int64) + 1
-    else:
-        labels, n_slots = encode_labels(w)
-        classes, offsets = labels.astype(np.float64), np.zeros(w.shape[1])
     edges = histogram_edges(z, n_bins, ranges_of(z))
     if which == "native":
         matrix, entropies = native().histogram_mutual_info(z, edges, classes, offsets, n_slots)
@@ -139,6 +164,7 @@ def mig(
     best, second = top_two(sub)
     rows = np.arange(kept.size)
     per_factor = (sub[rows, best] - sub[rows, second]) / entropies[kept]
+    check_finite_result(_FUNC, "mutual information gap", per_factor)
     return MIGResult(
         value=float(per_factor.mean()),
         per_factor=per_factor,

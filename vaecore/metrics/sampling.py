@@ -88,7 +88,10 @@ def encode(
                 f"{func}: represent must return codes of shape (B, n_latents) for a batch of "
                 f"B={x.shape[0]} observations; got shape {tuple(z.shape)}"
             )
-        z = np.asarray(z, dtype=np.float64)
+        if z.dtype == object or z.dtype.kind not in "iuf":
+            raise TypeError(f"{func}: represent must return real numeric codes; got dtype {z.dtype}")
+        with np.errstate(over="ignore"):
+            z = np.asarray(z, dtype=np.float64)  # checked after the cast (float128 overflow)
         if not np.isfinite(z).all():
             raise ValueError(f"{func}: represent must return finite codes; got NaN or inf")
         out.append(z)

@@ -9,10 +9,19 @@ from typing import Any
 import numpy as np
 
 from vaecore._validation import check_int
-from vaecore.metrics._arrays import check_train_test, top_two
+from vaecore.metrics._arrays import (
+    check_finite_result,
+    check_train_test,
+    pow2_scale,
+    scaled_values,
+    standardize_train_test,
+    top_two,
+)
 from vaecore.metrics._result import MetricResult
 
 _FUNC = "sap"
+#: Iteration limit of every LinearSVC fit (scikit-learn's default, stated so the bound is explicit).
+SVC_MAX_ITER = 1000
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,58 @@ def encode_train_test(func: str, w_train: np.ndarray, w_test: np.ndarray) -> tup
     return train, test
 
 
+def _continuous_scores(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Squared correlations on the training arrays (disentanglement_lib's continuous branch).
+
+    Both arrays are first scaled per column by a power of two (exact, so the correlations
+    are unchanged and no square overflows); disentanglement_lib's rule "0 when var z_j <=
+    1e-12" is applied to the variance in the codes' own units.
+    """
+    values, _ = scaled_values(w)
+    flat = np.flatnonzero(np.var(values, axis=0) == 0)
+    if flat.size:
+        raise ValueError(f"{_FUNC}: factors_train must vary; got constant factor(s) {flat.tolist()}")
+    zs, exponents = pow2_scale(z)
+    matrix = np.zeros((w.shape[1], z.shape[1]), dtype=np.float64)
+    for j in range(z.shape[1]):
+        for i in range(w.shape[1]):
+            cov = np.cov(zs[:, j], values[:, i], ddof=1)
+            with np.errstate(over="ignore"):
+                var_z = np.ldexp(cov[0, 0], 2 * int(exponents[j]))  # in the codes' units
+            if var_z > 1e-12 and cov[0, 0] > 0:
+                matrix[i, j] = cov[0, 1] ** 2 / (cov[0, 0] * cov[1, 1])
+    return matrix
+
+
+def _svm_scores(
+    z: np.ndarray, w: np.ndarray, zt: np.ndarray, wt: np.ndarray, seed: int
+) -> tuple[np.ndarray, int]:
+    """Test accuracies of one-feature LinearSVCs on standardised codes, and how many fits
+    stopped at :data:`SVC_MAX_ITER`. Every fit is one short, bounded C call on inputs of
+    unit scale; Python regains control between fits, so Ctrl-C interrupts the loop."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    y_train, y_test = encode_train_test(_FUNC, w, wt)
+    zs, zts = standardize_train_test(z, zt)
+    matrix = np.zeros((w.shape[1], z.shape[1]), dtype=np.float64)
+    not_converged = 0
+    for j in range(z.shape[1]):
+        for i in range(w.shape[1]):
+            clf = LinearSVC(
+                C=0.01, class_weight="balanced", dual="auto", random_state=seed, max_iter=SVC_MAX_ITER
+            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                clf.fit(zs[:, [j]], y_train[:, i])
+            not_converged += sum(issubclass(c.category, ConvergenceWarning) for c in caught)
+            for c in caught:
+                if not issubclass(c.category, ConvergenceWarning):
+                    warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
+            matrix[i, j] = np.mean(clf.predict(zts[:, [j]]) == y_test[:, i])
+    return matrix, not_converged
+
+
 def sap(
     codes_train: Any,
     factors_train: Any,
@@ -79,7 +140,11 @@ def sap(
     For each factor i and latent j a score S_ij:
 
     * discrete (default): ``LinearSVC(C=0.01, class_weight="balanced")`` fit on latent j
-      of the training arrays, S_ij = its accuracy on the test arrays;
+      of the training arrays, S_ij = its accuracy on the test arrays. Unlike
+      disentanglement_lib, latent j is first standardised with its training mean and
+      standard deviation (:func:`~vaecore.metrics._arrays.standardize_train_test`): the
+      penalised SVM is not scale invariant, so raw codes made the score depend on a latent's
+      units and codes of magnitude 1e100 never converged;
     * ``continuous=True``: S_ij = cov(z_j, w_i)^2 / (var z_j var w_i) on the training
       arrays (ddof=1; 0 when var z_j <= 1e-12); the test arrays are not used, as in
       disentanglement_lib.
@@ -107,38 +172,15 @@ def sap(
         raise TypeError(f"{_FUNC}: continuous must be a bool; got {type(continuous).__name__}")
     seed = check_int(_FUNC, "seed", seed, minimum=0)
     n_factors, n_latents = w.shape[1], z.shape[1]
-    matrix = np.zeros((n_factors, n_latents), dtype=np.float64)
-    not_converged = 0
     if continuous:
-        flat = np.flatnonzero(np.var(w, axis=0) == 0)
-        if flat.size:
-            raise ValueError(
-                f"{_FUNC}: factors_train must vary; got constant factor(s) {flat.tolist()}"
-            )
-        for j in range(n_latents):
-            for i in range(n_factors):
-                cov = np.cov(z[:, j], w[:, i], ddof=1)
-                if cov[0, 0] > 1e-12:
-                    matrix[i, j] = cov[0, 1] ** 2 / (cov[0, 0] * cov[1, 1])
+        matrix = _continuous_scores(z, w)
+        not_converged = 0
     else:
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.svm import LinearSVC
-
-        y_train, y_test = encode_train_test(_FUNC, w, wt)
-        for j in range(n_latents):
-            for i in range(n_factors):
-                clf = LinearSVC(C=0.01, class_weight="balanced", dual="auto", random_state=seed)
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", ConvergenceWarning)
-                    clf.fit(z[:, [j]], y_train[:, i])
-                not_converged += sum(issubclass(c.category, ConvergenceWarning) for c in caught)
-                for c in caught:
-                    if not issubclass(c.category, ConvergenceWarning):
-                        warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
-                matrix[i, j] = np.mean(clf.predict(zt[:, [j]]) == y_test[:, i])
+        matrix, not_converged = _svm_scores(z, w, zt, wt, seed)
     best, second = top_two(matrix)
     rows = np.arange(n_factors)
     per_factor = matrix[rows, best] - matrix[rows, second]
+    check_finite_result(_FUNC, "score matrix", per_factor)
     return SAPResult(
         value=float(per_factor.mean()),
         per_factor=per_factor,

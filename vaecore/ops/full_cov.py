@@ -139,6 +139,18 @@ def _check_values_reference(mu: torch.Tensor, scale_tril: torch.Tensor, eps: tor
             raise ValueError(f"{_FUNC}: {name} must be finite; got NaN or inf")
 
 
+def _check_outputs_reference(z: torch.Tensor, kl: torch.Tensor) -> None:
+    """The twin's outputs must be finite too: finite inputs can overflow in ‖μ‖², tr LLᵀ or
+    μ + Lε (the native kernels report the same case with the same message)."""
+    with torch.no_grad():
+        bad = ~torch.isfinite(kl) | ~torch.isfinite(z).all(dim=-1)
+    if bool(bad.any()):
+        raise ValueError(
+            f"{_FUNC}: mu, scale_tril and eps must be finite; got a non-finite value (or overflow) "
+            f"in sample {int(torch.nonzero(bad)[0, 0])}"
+        )
+
+
 def full_cov_rsample(
     mu: torch.Tensor,
     scale_tril: torch.Tensor,
@@ -192,7 +204,9 @@ def full_cov_rsample(
         use = "reference"
     if use == "reference":
         _check_values_reference(mu, scale_tril, eps)
-        return _reference.full_cov_rsample(mu, scale_tril, eps)
+        z, kl = _reference.full_cov_rsample(mu, scale_tril, eps)
+        _check_outputs_reference(z, kl)
+        return z, kl
     if mu.shape[0] == 0:
         return _reference.full_cov_rsample(mu, scale_tril, eps)
     z, kl = _FullCovFunction.apply(mu, scale_tril, eps)

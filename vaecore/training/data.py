@@ -93,7 +93,7 @@ class ArrayDataset:
 
     It has the parts of the :mod:`vaecore.datasets` interface that training and evaluation use:
     ``name``, ``observation_shape``, ``factor_names``, ``factor_kinds``, ``n_factors``,
-    ``is_image``, ``__len__``, ``split(seed)`` (random 80/10/10), ``observations_at``,
+    ``is_image``, ``__len__``, ``split(seed)`` (the datasets' seeded 80/10/10 split, sorted), ``observations_at``,
     ``factors_at``.
 
     Parameters
@@ -103,7 +103,8 @@ class ArrayDataset:
     factors
         ``(n, n_factors)`` ground-truth factors, or None.
     factor_kinds
-        "continuous"/"categorical" per factor (default: all continuous).
+        One kind per factor from ``vaecore.datasets.base.FACTOR_KINDS`` (default: all
+        "continuous"); a wrong length or an unknown kind raises ``ValueError``.
     is_image
         Whether observations are images in [0, 1] (selects the Bernoulli likelihood by default).
     """
@@ -118,40 +119,59 @@ class ArrayDataset:
         name: str = "arrays",
     ) -> None:
         from vaecore._validation import check_array
+        from vaecore.datasets.base import check_factor_kinds
 
-        obs = check_array("ArrayDataset", "observations", observations, dtype=np.float32, min_rows=1)
+        func = "ArrayDataset"
+        obs = check_array(func, "observations", observations, dtype=np.float32, min_rows=1)
         if obs.ndim < 2:
             raise ValueError(
-                f"ArrayDataset: observations must have shape (n, *observation_shape); got {obs.shape}"
+                f"{func}: observations must have shape (n, *observation_shape); got {obs.shape}"
             )
         self._obs = obs
         if factors is None:
             self._factors = np.zeros((obs.shape[0], 0))
         else:
-            self._factors = check_array("ArrayDataset", "factors", factors, ndim=2)
+            self._factors = check_array(func, "factors", factors, ndim=2, keep_int=True)
             if self._factors.shape[0] != obs.shape[0]:
                 raise ValueError(
-                    "ArrayDataset: factors must have one row per observation; got "
+                    f"{func}: factors must have one row per observation; got "
                     f"{self._factors.shape[0]} rows for {obs.shape[0]} observations"
                 )
         n_f = self._factors.shape[1]
         self.factor_names = tuple(f"factor_{i}" for i in range(n_f))
-        self.factor_kinds = tuple(factor_kinds) if factor_kinds is not None else ("continuous",) * n_f
+        kinds = ("continuous",) * n_f if factor_kinds is None else factor_kinds
+        self.factor_kinds = check_factor_kinds(func, kinds, n_f)
         self.n_factors = n_f
         self.observation_shape = tuple(obs.shape[1:])
+        if not isinstance(is_image, (bool, np.bool_)):
+            raise TypeError(f"{func}: is_image must be a bool; got {type(is_image).__name__}")
         self.is_image = bool(is_image)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{func}: name must be a non-empty str; got {name!r}")
         self.name = name
 
     def __len__(self) -> int:
         return int(self._obs.shape[0])
 
     def split(self, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        perm = np.random.default_rng(seed).permutation(len(self))
-        a, b = int(0.8 * len(self)), int(0.9 * len(self))
-        return perm[:a], perm[a:b], perm[b:]
+        """The 80/10/10 split of every vaecore dataset (:func:`vaecore.datasets.base.split_indices`)."""
+        from vaecore.datasets.base import split_indices
+
+        return split_indices(len(self), seed, func=f"{self.name}.split")
+
+    def _indices(self, func: str, indices: Any) -> np.ndarray:
+        from vaecore._validation import check_array
+
+        idx = np.atleast_1d(
+            check_array(f"{self.name}.{func}", "indices", indices, ndim=(0, 1), dtype=np.int64, integer=True)
+        )
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            bad = int(idx[(idx < 0) | (idx >= len(self))][0])
+            raise ValueError(f"{self.name}.{func}: indices must be in [0, {len(self)}); got {bad}")
+        return idx
 
     def observations_at(self, indices: Any) -> np.ndarray:
-        return self._obs[np.asarray(indices, dtype=np.int64)]
+        return self._obs[self._indices("observations_at", indices)]
 
     def factors_at(self, indices: Any) -> np.ndarray:
-        return self._factors[np.asarray(indices, dtype=np.int64)]
+        return self._factors[self._indices("factors_at", indices)]
