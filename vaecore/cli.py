@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vaecore.commands.plot",
     "vaecore.commands.select",
     "vaecore.commands.tune_beta",
+    "vaecore.commands.perturb",
 )
 
 

@@ -17,6 +17,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "mnist": ("vaecore.datasets.mnist", "MNIST"),
     "fashion-mnist": ("vaecore.datasets.mnist", "FashionMNIST"),
     "image-folder": ("vaecore.datasets.image_folder", "ImageFolder"),
+    "perturbed": ("vaecore.datasets.perturbed", "PerturbedDataset"),
 }
 
 NAMES: tuple[str, ...] = tuple(_REGISTRY)
