@@ -40,12 +40,12 @@ class TinyBars(GridDataset):
         return out
 
 
-def train_tiny(out, *, seed: int, beta: float = 1.0, steps: int = 150, model: str = "beta-vae"):
+def train_tiny(out, *, seed: int, beta: float = 0.5, steps: int = 200, model: str = "beta-vae"):
     """A tiny MLP β-VAE on TinyBars (latent 3), written to ``out``."""
     import vaecore
 
     cfg = vaecore.TrainConfig(dataset="tiny-bars", model=model, beta=beta, latent_dim=3, architecture="mlp",
-                              encoder_hidden=(32,), decoder_hidden=(32,), likelihood="bernoulli", lr=3e-3,
+                              encoder_hidden=(32,), decoder_hidden=(32,), likelihood="bernoulli", lr=1e-2,
                               batch_size=16, steps=steps, seed=seed, monitor_every=10_000, log_every=steps,
                               checkpoint_every=10_000, threads=1)
     return vaecore.train(cfg, out=out, progress=False, dataset=TinyBars())

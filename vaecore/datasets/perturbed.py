@@ -20,13 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from vaecore._validation import check_float, check_int, check_option
+from vaecore._validation import check_float, check_option
 from vaecore.datasets.base import GroundTruthDataset
 from vaecore.datasets.variants import TransformedDataset
 
 __all__ = ["PerturbedDataset"]
 
 CACHE_DTYPES = ("uint8", "float32")
+# m is evaluated in zero-padded chunks of exactly CHUNK rows: torch's CPU kernels for other batch
+# sizes (e.g. one image) differ in the last bit, so a fixed shape keeps "same factors → same image"
+# independent of how many images a request holds and in which order.
+CHUNK = 64
 
 
 def _refuse(folder: Any, what: str, made: Any, got: Any) -> ValueError:
@@ -65,16 +69,14 @@ class PerturbedDataset(TransformedDataset):
     eps : when given, must equal the recorded ε.
     cache, cache_indices, cache_dtype : optional on-disk cache (folder), the indices it holds
         (default all), "uint8" or "float32".
-    batch_size : images per forward pass of the manipulator.
     """
 
     def __init__(self, base: Any, manipulator: str | os.PathLike, *, base_options: dict[str, Any] | None = None,
                  eps: float | None = None, cache: str | os.PathLike | None = None, cache_indices: Any = None,
-                 cache_dtype: str = "uint8", batch_size: int = 512) -> None:
+                 cache_dtype: str = "uint8") -> None:
         from vaecore.perturb.artifact import load_manipulator, read_record
 
         func = "load('perturbed')"
-        self.batch_size = check_int(func, "batch_size", batch_size, minimum=1)
         check_option(func, "cache_dtype", cache_dtype, CACHE_DTYPES)
         record = read_record(manipulator)
         ds = _base_of(base, base_options, record, manipulator)
@@ -104,9 +106,13 @@ class PerturbedDataset(TransformedDataset):
         idx = self._check_indices("manipulation", indices)
         w = self.record.encoding.encode(self.base.factors_at(idx))
         out = np.empty((len(idx), *self.observation_shape), np.float32)
+        chunk = np.zeros((CHUNK, w.shape[1]), np.float32)
         with torch.no_grad():
-            for a in range(0, len(idx), self.batch_size):
-                out[a : a + self.batch_size] = self.model(torch.as_tensor(w[a : a + self.batch_size])).numpy()
+            for a in range(0, len(idx), CHUNK):
+                k = min(CHUNK, len(idx) - a)
+                chunk[:k] = w[a : a + k]
+                chunk[k:] = 0.0
+                out[a : a + k] = self.model(torch.as_tensor(chunk)).numpy()[:k]
         return out
 
     def transform(self, observations: np.ndarray, indices: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ on ℓ(x'', G(μ + σξ)) over ``latent_samples`` draws}; then {fresh batch; one
 L_m = mean_k L_ent,k(x'') − mean_k L_dis,k(x''), decoders fixed}. Adam lr 1e-4, (0.9, 0.999),
 ε 1e-7 for all networks (§4.3.1). Every ``log_every`` iterations (and at 0 and the end) L_ent,
 L_dis and Δ = L_dis − L_ent are measured on a fixed probe of ``probe_size`` points with fixed
-draws and appended to ``log.jsonl``. ``checkpoint.pt`` (weights, optimizers, RNG states, history)
+draws, with the largest |x'' − x| and the ratio of the total pixel variance of x'' to that of x
+over the probe (the thesis's "mild" claim), and appended to ``log.jsonl``. ``checkpoint.pt`` (weights, optimizers, RNG states, history)
 is written every ``checkpoint_every`` iterations; a resumed training continues bit for bit.
 """
 
@@ -171,16 +172,22 @@ class _Trainer:
     def measure(self) -> dict[str, Any]:
         sums = {"dis": 0.0, "ent": 0.0}
         absmax = 0.0
+        moments = torch.zeros((4, *self.dataset.observation_shape), dtype=torch.float64, device=self.device)
         for a in range(0, len(self.probe), 256):
             t, x, w = self.batch(self.probe[a : a + 256])
             m = self.m(w)
             absmax = max(absmax, float(m.abs().max()) * self.cfg.eps)
             xpp = reflect(x, m, self.cfg.eps)
+            for k, v in enumerate((x, x * x, xpp, xpp * xpp)):
+                moments[k] += v.double().sum(0)
             for mb, noise in zip(self.members, self.probe_noise):
                 share = len(t) / len(self.probe) / sum(o.role == mb.role for o in self.members)
                 sums[mb.role] += share * float(mb.loss(xpp, t, noise[:, a : a + 256], grad_decoder=False))
+        moments /= len(self.probe)
+        var0 = float((moments[1] - moments[0] ** 2).sum())
+        var1 = float((moments[3] - moments[2] ** 2).sum())
         return {"step": self.step, "l_ent": sums["ent"], "l_dis": sums["dis"], "gap": sums["dis"] - sums["ent"],
-                "max_abs_perturbation": absmax}
+                "max_abs_perturbation": absmax, "variance_ratio": var1 / var0 if var0 > 0 else None}
 
     def state(self) -> dict[str, Any]:
         return {"format": 1, "step": self.step, "config": json.dumps(self.cfg.as_dict()),
