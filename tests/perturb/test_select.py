@@ -59,3 +59,18 @@ def test_selection_bad_input(tiny_runs):
         select_models(runs, metric="dci")
     with pytest.raises(FileNotFoundError):
         find_runs(tiny_runs["sweep"] / "nope")
+
+
+def test_find_runs_reads_a_sweep_store(tiny_runs, tmp_path):
+    from vaecore.experiments.store import ResultsStore
+
+    runs = tiny_runs["bvae"]
+    with ResultsStore(tmp_path) as store:
+        for s, run in enumerate(runs):
+            rid = store.add("bvae", {"beta": 0.5}, s)
+            store.mark_running(rid)
+            if s < 2:
+                store.mark_done(rid, {"mig": 0.1}, str(run))
+    assert find_runs(tmp_path) == runs[:2]
+    assert find_runs(runs[0]) == [runs[0]]
+    assert set(find_runs(tiny_runs["sweep"])) == {*runs, tiny_runs["pruned"]}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,6 @@ class PerturbationResult:
     record: PerturbationRecord
     history: list[dict[str, Any]]
     dir: Path | None = None
-    selection: Any = field(default=None, repr=False)
 
     @property
     def gap_gain(self) -> float:
