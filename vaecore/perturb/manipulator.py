@@ -115,21 +115,35 @@ def reflect(x: torch.Tensor, m: torch.Tensor, eps: float) -> torch.Tensor:
 def perturb_array(x: np.ndarray, m: np.ndarray, eps: float) -> np.ndarray:
     """x'' of images ``x`` ∈ [0, 1] (float32) and manipulations ``m`` ∈ [−1, 1], as float32.
 
-    Evaluated in float64 and rounded to float32 such that both guarantees hold exactly for the
-    returned numbers: x'' ∈ [0, 1] and |x'' − x| ≤ ε (a last clip to [x − ε, x + ε] ∩ [0, 1], a
-    no-op in exact arithmetic, and one step back towards x where rounding crossed the bound).
-    With m ≡ 0, x'' equals x bit for bit.
+    Evaluated in float64 — x'' = min(|x'|, 2 − |x'|), the reflection of §4.3.1 for x' ∈ [−1, 2] —
+    and rounded to float32 such that both guarantees hold exactly for the returned numbers:
+    x'' ∈ [0, 1] and |x'' − x| ≤ ε (a last clip to [x − ε, x + ε] ∩ [0, 1], a no-op in exact
+    arithmetic, and one step back towards x where rounding crossed the bound). With m ≡ 0, x''
+    equals x bit for bit. Works on blocks of about 64k values, in place, to stay in cache.
     """
-    x64 = np.asarray(x, np.float64)
-    xp = x64 + float(eps) * np.clip(np.asarray(m, np.float64), -1.0, 1.0)
-    xr = xp - 2.0 * np.maximum(xp - 1.0, 0.0) + 2.0 * np.maximum(-xp, 0.0)
-    lo = np.maximum(x64 - eps, 0.0)
-    hi = np.minimum(x64 + eps, 1.0)
-    xr = np.clip(xr, lo, hi)
-    out = xr.astype(np.float32)
-    over = np.abs(out.astype(np.float64) - x64) > eps
-    if over.any():
-        out[over] = np.nextafter(out[over], np.asarray(x, np.float32)[over])
+    x32 = np.ascontiguousarray(x, np.float32)
+    m32 = np.ascontiguousarray(m, np.float32)
+    out = np.empty(x32.shape, np.float32)
+    fx, fm, fo = x32.reshape(-1), m32.reshape(-1), out.reshape(-1)
+    eps = float(eps)
+    for a in range(0, fx.size, 65536):
+        xc = fx[a : a + 65536].astype(np.float64)
+        y = np.clip(fm[a : a + 65536], -1.0, 1.0).astype(np.float64)
+        y *= eps
+        y += xc
+        np.abs(y, out=y)
+        np.minimum(y, 2.0 - y, out=y)
+        lo = xc - eps
+        np.maximum(lo, 0.0, out=lo)
+        xc += eps
+        np.minimum(xc, 1.0, out=xc)
+        np.clip(y, lo, xc, out=y)
+        o = y.astype(np.float32)
+        xs = fx[a : a + 65536]
+        over = np.abs(o.astype(np.float64) - xs) > eps
+        if over.any():
+            o[over] = np.nextafter(o[over], xs[over])
+        fo[a : a + 65536] = o
     return out
 
 
