@@ -8,7 +8,9 @@ L_m = mean_k L_ent,k(x'') − mean_k L_dis,k(x''), decoders fixed}. Adam lr 1e-4
 L_dis and Δ = L_dis − L_ent are measured on a fixed probe of ``probe_size`` points with fixed
 draws, with the largest |x'' − x| and the ratio of the total pixel variance of x'' to that of x
 over the probe (the thesis's "mild" claim), and appended to ``log.jsonl``. ``checkpoint.pt`` (weights, optimizers, RNG states, history)
-is written every ``checkpoint_every`` iterations; a resumed training continues bit for bit.
+is written every ``checkpoint_every`` iterations; a resumed training continues bit for bit. The
+decoders' own fine-tuning moves Δ too, so the record also holds Δ at the end with m ≡ 0 and the
+final decoders (``gap_final_without_m``): m's share of the growth is ``gap_final`` minus that.
 """
 
 from __future__ import annotations
@@ -168,13 +170,15 @@ class _Trainer:
         return float(loss.detach())
 
     @torch.no_grad()
-    def measure(self) -> dict[str, Any]:
+    def measure(self, *, without_m: bool = False) -> dict[str, Any]:
+        """Probe losses; ``without_m``: the same decoders on the original images (m ≡ 0), the
+        control that separates m's effect on Δ from the decoders' own fine-tuning."""
         sums = {"dis": 0.0, "ent": 0.0}
         absmax = 0.0
         moments = torch.zeros((4, *self.dataset.observation_shape), dtype=torch.float64, device=self.device)
         for a in range(0, len(self.probe), 256):
             t, x, w = self.batch(self.probe[a : a + 256])
-            m = self.m(w)
+            m = self.m(w) * (0.0 if without_m else 1.0)
             absmax = max(absmax, float(m.abs().max()) * self.cfg.eps)
             xpp = reflect(x, m, self.cfg.eps)
             for k, v in enumerate((x, x * x, xpp, xpp * xpp)):
@@ -293,7 +297,8 @@ def train_manipulator(dis: Any, ent: Any, *, eps: float, steps: int = 20_000, ou
     base = BaseRecord.of(ds, runs[0].config.dataset, runs[0].config.dataset_options)
     summary = {"steps": trainer.step, "loss": loss, "config": cfg.as_dict(), "wall_s": trainer.wall,
                "disentangled": [str(r.dir) for r in dis_runs], "entangled": [str(r.dir) for r in ent_runs],
-               "gap_initial": trainer.history[0]["gap"], "gap_final": trainer.history[-1]["gap"]}
+               "gap_initial": trainer.history[0]["gap"], "gap_final": trainer.history[-1]["gap"],
+               "gap_final_without_m": trainer.measure(without_m=True)["gap"]}
     record = save_manipulator(out_dir, trainer.m, eps=cfg.eps, base=base, encoding=trainer.encoding,
                               training=summary)
     trainer.m.eval()
