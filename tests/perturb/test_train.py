@@ -70,6 +70,8 @@ def test_training_bad_input(tiny_runs, tmp_path):
         train_manipulator(dis, tiny_runs["bvae"][1], eps=1.5, steps=1, dataset=ds, **OPTS)
     with pytest.raises(ValueError, match="loss"):
         train_manipulator(dis, tiny_runs["bvae"][1], eps=0.1, steps=1, dataset=ds, loss="l1", **OPTS)
+    with pytest.raises(ValueError, match="m_lr"):
+        train_manipulator(dis, tiny_runs["bvae"][1], eps=0.1, steps=1, dataset=ds, m_lr=-1.0, **OPTS)
     with pytest.raises(ValueError, match="unknown option 'step_size'"):
         train_manipulator(dis, tiny_runs["bvae"][1], eps=0.1, steps=1, dataset=ds, step_size=3)
     with pytest.raises(ValueError, match="dis must name"):

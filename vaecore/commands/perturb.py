@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                 ("--probe-size", int, 1024), ("--log-every", int, 100),
                                 ("--checkpoint-every", int, 1000)):
         q.add_argument(flag, type=kind, default=default)
+    q.add_argument("--m-lr", type=float, default=None, help="the manipulator's learning rate (default: --lr)")
     q.add_argument("--loss", choices=("bernoulli", "l2"), default=None,
                    help="default: the decoders' likelihood")
     q.add_argument("--restart", action="store_true", help="start over instead of resuming a checkpoint in --out")
@@ -91,7 +92,7 @@ def run_train(args: argparse.Namespace) -> int:
         resume=not args.restart, overwrite=args.restart, decoder_updates=args.decoder_updates,
         latent_samples=args.latent_samples, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         probe_size=args.probe_size, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
-        loss=args.loss)
+        loss=args.loss, m_lr=args.m_lr)
     first, last = res.history[0], res.history[-1]
     print(json.dumps({"out": str(args.out), "steps": last["step"], "gap_initial": first["gap"],
                       "gap_final": last["gap"], "l_ent": last["l_ent"], "l_dis": last["l_dis"]}))

@@ -51,6 +51,7 @@ class PerturbConfig:
     latent_samples: int = 5
     batch_size: int = 64
     lr: float = 1e-4
+    m_lr: float | None = None
     betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-7
     loss: str | None = None
@@ -70,6 +71,8 @@ class PerturbConfig:
                          ("seed", 0), ("probe_size", 1), ("log_every", 1), ("checkpoint_every", 1)):
             check_int(f, name, getattr(self, name), minimum=lo)
         check_float(f, "lr", self.lr, minimum=0.0, strict=True)
+        if self.m_lr is not None:
+            check_float(f, "m_lr", self.m_lr, minimum=0.0, strict=True)
         check_float(f, "adam_eps", self.adam_eps, minimum=0.0, strict=True)
         b = tuple(float(v) for v in self.betas)
         if len(b) != 2 or not all(0.0 <= v < 1.0 for v in b):
@@ -126,7 +129,8 @@ class _Trainer:
         if cfg.architecture is not None:
             spec = ManipulatorSpec(spec.encoding_dim, spec.observation_shape, cfg.architecture)
         self.m = Manipulator(spec, seed=_seed(cfg.seed, 1)).to(self.device)
-        self.opt = torch.optim.Adam(self.m.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.adam_eps)
+        m_lr = cfg.lr if cfg.m_lr is None else cfg.m_lr
+        self.opt = torch.optim.Adam(self.m.parameters(), lr=m_lr, betas=cfg.betas, eps=cfg.adam_eps)
         self.rng = np.random.default_rng(_seed(cfg.seed, 2))
         self.gen = torch.Generator(device=self.device).manual_seed(_seed(cfg.seed, 3))
         probe_rng = np.random.default_rng(_seed(cfg.seed, 4))
@@ -267,7 +271,8 @@ def train_manipulator(dis: Any, ent: Any, *, eps: float, steps: int = 20_000, ou
     out : folder for ``checkpoint.pt``, ``log.jsonl``, ``manipulator.pt``, ``perturbation.json``.
     dataset : the runs' dataset object (default: loaded from their config).
     **options : the other fields of :class:`PerturbConfig` (``decoder_updates=3, latent_samples=5,
-        batch_size=64, lr=1e-4, betas, adam_eps=1e-7, loss=None`` (= the decoders' likelihood:
+        batch_size=64, lr=1e-4`` (all networks), ``m_lr=None`` (the manipulator's own learning rate;
+        None = ``lr``, as the thesis), ``betas, adam_eps=1e-7, loss=None`` (= the decoders' likelihood:
         "bernoulli" or "l2"), ``seed, probe_size=1024, log_every=100, checkpoint_every=1000,
         architecture, device``).
     """
