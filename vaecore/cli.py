@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vaecore.commands.select",
     "vaecore.commands.tune_beta",
     "vaecore.commands.export",
+    "vaecore.commands.perturb",
 )
 
 

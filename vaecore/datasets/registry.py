@@ -18,6 +18,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "fashion-mnist": ("vaecore.datasets.mnist", "FashionMNIST"),
     "image-folder": ("vaecore.datasets.image_folder", "ImageFolder"),
     "subgrid": ("vaecore.datasets.subgrid", "Subgrid"),
+    "perturbed": ("vaecore.datasets.perturbed", "PerturbedDataset"),
 }
 
 NAMES: tuple[str, ...] = tuple(_REGISTRY)
