@@ -241,7 +241,7 @@ def _open(trainer: _Trainer, out: Path | None, resume: bool, overwrite: bool) ->
     if resume:
         from vaecore.training.checkpoint import load_checkpoint
 
-        trainer.load(load_checkpoint(out / CHECKPOINT), out)
+        trainer.load(load_checkpoint(out / CHECKPOINT, required=("format", "step", "config")), out)
     elif not overwrite:
         raise FileExistsError(f"train_manipulator: {str(out)!r} holds a checkpoint; pass resume=True to "
                               f"continue it or overwrite=True to start over")

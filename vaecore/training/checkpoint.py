@@ -58,7 +58,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, *, required: tuple[str, ...] = REQUIRED_KEYS) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint` on the CPU, ``weights_only=True``.
 
     Raises
@@ -67,7 +67,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         When ``path`` does not exist.
     CheckpointError
         (a ``ValueError``) when the file is damaged, truncated, not a checkpoint, holds pickled
-        objects beyond tensors and plain data, or lacks a key of :data:`REQUIRED_KEYS`; the
+        objects beyond tensors and plain data, or lacks a key of ``required`` (default
+        :data:`REQUIRED_KEYS`, a training checkpoint; the manipulator passes its own); the
         message names the file.
     """
     path = Path(path)
@@ -84,7 +85,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, not a "
                               f"vaecore checkpoint; {todo}")
-    missing = [k for k in REQUIRED_KEYS if k not in state]
+    missing = [k for k in required if k not in state]
     if missing:
         raise CheckpointError(f"checkpoint {str(path)!r} lacks {', '.join(map(repr, missing))}: it "
                               f"is not a vaecore training checkpoint; {todo}")
