@@ -81,3 +81,29 @@ def test_errors():
     with pytest.raises(TypeError, match="sap: continuous must be a bool"):
         sap(z, w, z, w, continuous="yes")
     assert set(sap(z, w, z, w).as_dict()) >= {"value", "per_factor", "matrix", "n_not_converged"}
+
+
+def _dlib_sap_discrete(z, w, zt, wt):
+    """disentanglement_lib's ``sap_score._compute_score_matrix`` (discrete) + ``compute_avg_diff_top_two``."""
+    from sklearn import svm
+
+    m = np.zeros((w.shape[1], z.shape[1]))
+    for i in range(z.shape[1]):
+        for j in range(w.shape[1]):
+            clf = svm.LinearSVC(C=0.01, class_weight="balanced")
+            clf.fit(z[:, [i]], w[:, j])
+            m[j, i] = np.mean(clf.predict(zt[:, [i]]) == wt[:, j])
+    s = np.sort(m, axis=1)
+    return float(np.mean(s[:, -1] - s[:, -2])), m
+
+
+def test_ordinary_scale_codes_equal_disentanglement_lib():
+    rng = np.random.default_rng(5)
+    w = rng.integers(0, 4, size=(400, 2))
+    z = np.c_[w[:, 0] * 0.7 + rng.normal(size=400) * 0.6, rng.normal(size=400) * 3, w[:, 1] - 1.5 + rng.normal(size=400)]
+    wt = rng.integers(0, 4, size=(200, 2))
+    zt = np.c_[wt[:, 0] * 0.7 + rng.normal(size=200) * 0.6, rng.normal(size=200) * 3, wt[:, 1] - 1.5 + rng.normal(size=200)]
+    want, matrix = _dlib_sap_discrete(z, w, zt, wt)
+    got = sap(z, w, zt, wt)
+    np.testing.assert_array_equal(got.matrix, matrix)
+    assert got.value == want

@@ -97,6 +97,26 @@ def _continuous_scores(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return matrix
 
 
+#: Codes whose every value lies within this magnitude and whose training std is at least
+#: ``1 / RAW_RANGE`` are fit raw, exactly as disentanglement_lib; other columns are standardised.
+RAW_RANGE = 1e3
+
+
+def _svm_inputs(z: np.ndarray, zt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per latent: the raw codes when they are of ordinary scale (disentanglement_lib's exact
+    arithmetic), else the codes standardised with the training mean and std (the penalised SVM
+    is not scale invariant and liblinear does not converge on codes of magnitude ~1e100)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        peak = np.maximum(np.abs(z).max(axis=0), np.abs(zt).max(axis=0))
+        std = z.std(axis=0)
+    raw = (peak <= RAW_RANGE) & (std >= 1.0 / RAW_RANGE) & np.isfinite(std)
+    if raw.all():
+        return z, zt
+    zs, zts = standardize_train_test(z, zt)
+    zs[:, raw], zts[:, raw] = z[:, raw], zt[:, raw]
+    return zs, zts
+
+
 def _svm_scores(
     z: np.ndarray, w: np.ndarray, zt: np.ndarray, wt: np.ndarray, seed: int
 ) -> tuple[np.ndarray, int]:
@@ -107,7 +127,7 @@ def _svm_scores(
     from sklearn.svm import LinearSVC
 
     y_train, y_test = encode_train_test(_FUNC, w, wt)
-    zs, zts = standardize_train_test(z, zt)
+    zs, zts = _svm_inputs(z, zt)
     matrix = np.zeros((w.shape[1], z.shape[1]), dtype=np.float64)
     not_converged = 0
     for j in range(z.shape[1]):
@@ -140,11 +160,12 @@ def sap(
     For each factor i and latent j a score S_ij:
 
     * discrete (default): ``LinearSVC(C=0.01, class_weight="balanced")`` fit on latent j
-      of the training arrays, S_ij = its accuracy on the test arrays. Unlike
-      disentanglement_lib, latent j is first standardised with its training mean and
-      standard deviation (:func:`~vaecore.metrics._arrays.standardize_train_test`): the
-      penalised SVM is not scale invariant, so raw codes made the score depend on a latent's
-      units and codes of magnitude 1e100 never converged;
+      of the training arrays, S_ij = its accuracy on the test arrays — on the raw codes,
+      exactly as disentanglement_lib, whenever latent j is of ordinary scale (every value
+      within ±1e3 and a training std of at least 1e-3, :data:`RAW_RANGE`); a latent outside
+      that range is first standardised with its training mean and standard deviation
+      (:func:`~vaecore.metrics._arrays.standardize_train_test`), since the penalised SVM is
+      not scale invariant and liblinear never converged on codes of magnitude 1e100;
     * ``continuous=True``: S_ij = cov(z_j, w_i)^2 / (var z_j var w_i) on the training
       arrays (ddof=1; 0 when var z_j <= 1e-12); the test arrays are not used, as in
       disentanglement_lib.
