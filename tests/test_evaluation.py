@@ -274,3 +274,24 @@ def test_dci_estimator_is_explicit_and_recorded(monkeypatch):
 def test_cli_evaluate_without_metrics_is_an_error(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path), "--metrics", ","]) == 1
     assert "--metrics must name at least one metric; got ','" in capsys.readouterr().err
+
+
+def test_disentanglement_lib_scores_are_evaluators(tmp_path):
+    """Modularity/Explicitness, IRS and the unsupervised scores run through vaecore.evaluate and
+    equal the array functions on the same sampled codes."""
+    from vaecore.metrics import irs, modularity_explicitness, sample_codes, unsupervised_scores
+    from vaecore.metrics.on_model import SIZES
+
+    toy_run = train(TrainConfig.preset("dsprites", steps=3, latent_dim=3), out=tmp_path, progress=False)
+    out = evaluate(toy_run, ["modularity_explicitness", "irs", "unsupervised"], seed=1, n_points=2000)
+    sizes = SIZES[True]
+    n = sizes["num_train"] + sizes["num_test"]
+    codes, factors = sample_codes(toy_run.dataset, toy_run.model.represent, n, seed=1)
+    k = sizes["num_train"]
+    want = modularity_explicitness(codes[:k], factors[:k], codes[k:], factors[k:])
+    assert out["modularity_explicitness"]["value"] == pytest.approx(want.value, abs=1e-12)
+    want_irs = irs(*sample_codes(toy_run.dataset, toy_run.model.represent, k, seed=1))
+    assert out["irs"]["value"] == pytest.approx(want_irs.value, abs=1e-12)
+    u = out["unsupervised"]
+    assert u["n_points"] == 2000 and np.isfinite(u["gaussian_total_correlation"])
+    assert set(unsupervised_scores(codes).as_dict()) <= set(u)

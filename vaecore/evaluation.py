@@ -173,8 +173,21 @@ def _representation_evaluator(metric: str) -> Callable[..., dict[str, Any]]:
     return fn
 
 
-for _metric in ("mig", "sap", "factor_vae", "beta_vae"):
+for _metric in ("mig", "sap", "factor_vae", "beta_vae", "modularity_explicitness", "irs"):
     register_evaluator(_metric)(_representation_evaluator(_metric))
+
+
+@register_evaluator("unsupervised")
+def _unsupervised(run: Any, *, seed: int, n_points: int | None = None) -> dict[str, Any]:
+    """disentanglement_lib's unsupervised scores (Gaussian total correlation, Gaussian
+    Wasserstein correlation, mutual-information score) of the posterior means on the test split."""
+    from vaecore.metrics import unsupervised_scores
+
+    idx = sample_test_split(run, n_points or 10_000, seed)
+    mu, _ = _posterior(run, idx)
+    out = unsupervised_scores(mu).as_dict()
+    out["n_points"] = int(idx.size)
+    return out
 
 
 @register_evaluator("dci")

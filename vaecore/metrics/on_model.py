@@ -18,7 +18,9 @@ from vaecore.metrics.beta_vae import beta_vae_score
 from vaecore.metrics.dci import dci
 from vaecore.metrics.ds import ds
 from vaecore.metrics.factor_vae import factor_vae_score
+from vaecore.metrics.irs import irs
 from vaecore.metrics.mig import mig
+from vaecore.metrics.modularity_explicitness import modularity_explicitness
 from vaecore.metrics.sampling import Represent, sample_codes
 from vaecore.metrics.sap import sap
 
@@ -75,6 +77,15 @@ def _beta_vae(dataset, represent, *, seed, fast, progress, **options):
     return beta_vae_score(dataset, represent, seed=seed, fast=fast, progress=progress, **options)
 
 
+def _modularity_explicitness(dataset, represent, *, seed, fast, progress, **options):
+    return modularity_explicitness(*_train_test(dataset, represent, seed, fast, progress, test=True), **options)
+
+
+def _irs(dataset, represent, *, seed, fast, progress, **options):
+    z, w, _, _ = _train_test(dataset, represent, seed, fast, progress, test=False)
+    return irs(z, w, **options)
+
+
 #: name -> fn(dataset, represent, *, seed, fast, progress, **options) -> result object
 REPRESENTATION_METRICS: dict[str, Callable[..., Any]] = {
     "ds": _ds,
@@ -83,6 +94,8 @@ REPRESENTATION_METRICS: dict[str, Callable[..., Any]] = {
     "dci": _dci,
     "factor_vae": _factor_vae,
     "beta_vae": _beta_vae,
+    "modularity_explicitness": _modularity_explicitness,
+    "irs": _irs,
 }
 
 
