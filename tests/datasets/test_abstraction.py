@@ -14,7 +14,7 @@ from vaecore import datasets
 def test_registry_names_and_unknown():
     assert set(datasets.NAMES) == {
         "dsprites", "shapes3d", "synth-lin", "synth-nonlin", "mnist", "fashion-mnist",
-        "image-folder",
+        "image-folder", "perturbed",
     }
     with pytest.raises(ValueError, match="name must be one of .*dsprites"):
         datasets.load("dsprite")
