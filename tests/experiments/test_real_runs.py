@@ -117,3 +117,57 @@ def test_ae_dto_over_all_latents():
     res = execute_one(make_task(one_run(["dto"], model="ae", steps=50), None))
     assert res["status"] == "done", res.get("error")
     assert res["metrics"]["dto"] >= 0.0 and res["metrics"]["dto_active"] == 2
+
+
+RESTARTS = """
+[experiment]
+name = "restarts"
+title = "Restarts"
+runner = "train"
+metrics = ["dto", "ds"]
+
+[report]
+table = "restarts"
+
+[defaults]
+dataset = "synth-lin"
+dataset_options = { n_samples = 1000 }
+model = "beta-vae"
+
+[[variants]]
+variant = "beta-vae"
+
+[scales.quick]
+seeds = 3
+defaults = { steps = 60, batch_size = 128, monitor_every = 30 }
+"""
+
+
+def test_select_udr_beside_dto(tmp_path, capsys):
+    """`vaecore select --udr`: UDR's choice among real restarts beside DtO's, with the UDR scores
+    equal to vaecore.metrics.udr on the same inputs."""
+    import json
+
+    import numpy as np
+
+    from vaecore.experiments.select import select_by_dto
+    from vaecore.experiments.select_udr import compare_udr
+
+    cfg = tmp_path / "restarts.toml"
+    cfg.write_text(RESTARTS)
+    out = tmp_path / "out"
+    assert main(["sweep", str(cfg), "--quick", "--out", str(out), "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["select", str(out), "--udr", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    (cmp,) = got["udr"]
+    assert cmp["n_runs"] == 3 and set(cmp["udr_scores"]) == {"0", "1", "2"}
+    assert int(max(cmp["udr_scores"], key=cmp["udr_scores"].get)) == cmp["udr_seed"]
+    assert cmp["dto_seed"] == got["dto"][0]["selected_seed"]
+    assert cmp["agree"] == (cmp["dto_seed"] == cmp["udr_seed"])
+    with ResultsStore(out) as store:
+        recs = store.runs(status="done")
+    again = compare_udr(select_by_dto(recs)[0], recs)
+    assert np.allclose(sorted(again.udr_scores.values()), sorted(cmp["udr_scores"].values()))
+    assert main(["select", str(out), "--udr"]) == 0
+    assert "UDR (Duan et al. 2020) beside DtO" in capsys.readouterr().out

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", type=Path, help="output directory of a sweep (holds results.sqlite)")
     p.add_argument("--experiment", default=None, help="only this experiment")
     p.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    p.add_argument("--udr", action="store_true",
+                   help="also rank the restarts by UDR (Duan et al. 2020) and compare its choice with DtO's")
+    p.add_argument("--seed", type=int, default=0, help="seed of the UDR inputs (test split)")
     p.set_defaults(func=run)
 
 
@@ -37,8 +40,29 @@ def run(args: argparse.Namespace) -> int:
     selections = select_by_dto(records, experiment=args.experiment)
     if not selections:
         raise ValueError("select: no done runs with a DtO value in this store")
+    comparisons = _udr(selections, records, args.seed) if args.udr else []
     if args.json:
-        print(json.dumps([s.as_dict() for s in selections], indent=2))
+        out = [s.as_dict() for s in selections]
+        if args.udr:
+            out = {"dto": out, "udr": [c.as_dict() for c in comparisons]}
+        print(json.dumps(out, indent=2))
     else:
         print(selections_markdown(selections))
+        if args.udr:
+            from vaecore.experiments.select_udr import comparisons_markdown
+
+            print("UDR (Duan et al. 2020) beside DtO:\n")
+            print(comparisons_markdown(comparisons))
     return 0
+
+
+def _udr(selections, records, seed: int) -> list:
+    from vaecore.experiments.select_udr import compare_udr
+
+    out = []
+    for s in selections:
+        group = [r for r in records if r.experiment == s.experiment
+                 and json.dumps(r.config.get("group", {}), sort_keys=True) == json.dumps(s.group, sort_keys=True)
+                 and isinstance((r.metrics or {}).get("dto"), (int, float))]
+        out.append(compare_udr(s, group, seed=seed))
+    return out
