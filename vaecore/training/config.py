@@ -28,11 +28,14 @@ __all__ = ["DEVICES", "OPTIMIZERS", "TrainConfig"]
 
 # Settings that may change between a checkpoint and its resumption.
 RESUMABLE_CHANGES = frozenset(
-    {"steps", "epochs", "device", "log_every", "checkpoint_every", "threads"}
+    {"steps", "epochs", "device", "log_every", "checkpoint_every", "threads",
+     "eval_every", "eval_metrics", "eval_points", "tensorboard"}
 )
 # Keys added after the flat layout; :meth:`TrainConfig.to_dict` writes them only when they differ
 # from these defaults, so that configs that do not use them stay readable by that release.
-_ADDED_DEFAULTS: dict[str, Any] = {"init": "torch", "pairing": None, "pair_rate": 1.0, "pair_k": -1}
+_ADDED_DEFAULTS: dict[str, Any] = {"init": "torch", "pairing": None, "pair_rate": 1.0, "pair_k": -1,
+                                   "eval_every": 1000, "eval_metrics": (), "eval_points": 1000,
+                                   "tensorboard": False}
 
 
 @dataclass
@@ -93,6 +96,14 @@ class TrainConfig:
     init
         Parameter initialisation: "torch" (default) or "glorot" (disentanglement_lib's: Glorot-
         uniform weights, zero biases; SPEC-ch4 §1).
+    eval_metrics, eval_every, eval_points
+        Live metrics (:data:`vaecore.training.live.LIVE_METRICS`: ``mig``, ``ds``, ``dto``,
+        ``active_units``) computed every ``eval_every`` steps on a fixed probe of ``eval_points``
+        test-split points, shown in the progress bar and written to ``metrics.jsonl``; empty = none.
+        They never touch the training's random streams, so a run trains identically with them.
+    tensorboard
+        Also send the ``metrics.jsonl`` stream to TensorBoard (``out/tensorboard``; extra
+        ``tensorboard``).
     threads
         torch intra-op threads during training; 0 = automatic: 1 thread for tiny models
         (batch_size × parameters < 5·10⁶, where thread hand-offs cost more than they save:
@@ -138,10 +149,14 @@ class TrainConfig:
     pairing: str | None = None
     pair_rate: float = 1.0
     pair_k: int = -1
+    eval_every: int = 1000
+    eval_metrics: tuple[str, ...] = ()
+    eval_points: int = 1000
+    tensorboard: bool = False
     model_options: ModelOptions | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for name in TUPLE_FIELDS:
+        for name in (*TUPLE_FIELDS, "eval_metrics"):
             value = getattr(self, name)
             if isinstance(value, list):
                 setattr(self, name, tuple(value))

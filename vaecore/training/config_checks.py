@@ -34,9 +34,11 @@ def check_config(config: Any) -> None:
         check_option(f, name, getattr(config, name), valid)
     check_float(f, "lr", config.lr, minimum=0.0, strict=True)
     _check_pairing(config)
+    _check_live(config)
     for name, minimum in (("latent_dim", 1), ("batch_size", 1), ("split_seed", 0), ("seed", 0),
                           ("monitor_every", 1), ("probe_size", 2), ("log_every", 1),
                           ("checkpoint_every", 1), ("threads", 0), ("steps", 0), ("epochs", 0),
+                          ("eval_every", 1), ("eval_points", 2),
                           ("max_train", 1)):
         if getattr(config, name) is not None or name not in ("steps", "epochs", "max_train"):
             setattr(config, name, check_int(f, name, getattr(config, name), minimum=minimum))
@@ -66,3 +68,17 @@ def _check_pairing(config: Any) -> None:
     config.pair_k = check_int(f, "pair_k", config.pair_k, minimum=-1)
     if config.pair_k == 0:
         raise ValueError(f"{f}: pair_k must be -1 (random) or >= 1; got 0")
+
+
+def _check_live(config: Any) -> None:
+    from vaecore.training.live import LIVE_METRICS
+
+    f = "TrainConfig"
+    if isinstance(config.eval_metrics, str):
+        config.eval_metrics = tuple(m.strip() for m in config.eval_metrics.split(",") if m.strip())
+    if not isinstance(config.eval_metrics, (tuple, list)):
+        raise TypeError(f"{f}: eval_metrics must be a list of metric names; got {config.eval_metrics!r}")
+    for name in config.eval_metrics:
+        check_option(f, "eval_metrics", name, LIVE_METRICS)
+    if not isinstance(config.tensorboard, bool):
+        raise TypeError(f"{f}: tensorboard must be true or false; got {config.tensorboard!r}")

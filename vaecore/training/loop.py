@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vaecore.training.config import TrainConfig
+from vaecore.training.live import LiveEval, TrainingLog
 from vaecore.training.monitor import monitor_record
 from vaecore.training.parts import TrainingParts, choose_threads, resolve_device, torch_threads
 from vaecore.training.run import Run
@@ -80,6 +81,8 @@ def train(
     if state.monitor_on and not state.records:
         state.records.append(monitor_record(model, parts.probe, state.step))
     tally = LossTally(on_cpu=parts.device.type == "cpu")
+    live = LiveEval(config, parts.sampler.dataset, parts.device)
+    log = TrainingLog(state.dir, step=state.step, tensorboard=config.tensorboard)
     model.train()
     with torch_threads(choose_threads(config, model)), _progress_bar(progress and state.step < total, state, config) as bar:
         try:
@@ -88,19 +91,25 @@ def train(
                 tally.add(terms, state.step + 1)
                 parts.update(terms)
                 state.step = step = state.step + 1
-                if step % config.log_every == 0 or step == total:
-                    state.history.append(tally.flush(step))
-                    if bar is not None:
-                        bar.update(step - bar.n)
-                        bar.set_postfix({k: f"{v:.4g}" for k, v in state.history[-1].items() if k != "step"}, refresh=False)
                 if state.monitor_on and (step % config.monitor_every == 0 or step == total):
                     state.records.append(monitor_record(model, parts.probe, step))
+                if live.due(step, total):
+                    live(model)
+                if step % config.log_every == 0 or step == total:
+                    state.history.append(tally.flush(step))
+                    log.write(state.history[-1], parts.optimizers, state.records, live.take())
+                    if bar is not None:
+                        bar.update(step - bar.n)
+                        shown = {**state.history[-1], **{f"eval_{k}": v for k, v in live.last.items()}}
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items() if k != "step"}, refresh=False)
                 if step % config.checkpoint_every == 0 or step == total:
                     tally.check(step)  # never checkpoint after an unchecked NaN
                     state.checkpoint(parts)
         except BaseException as exc:
             state.fail(exc)
             raise
+        finally:
+            log.close()
     if state.last_saved != state.step:
         state.checkpoint(parts)
     state.write_info("finished")
