@@ -21,9 +21,11 @@ MLP versions (``architecture="mlp"``, vector observations, flattened) keep the s
 heads with dense layers; the generator's output is linear (vectors need not lie in [0, 1]).
 
 Initialisation (``initializer.method = "keras"``): Glorot-uniform kernels, zero biases, applied
-before the spectral-norm parametrisation. Spectral norm = torch's
-``parametrizations.spectral_norm`` (one power iteration per training-mode forward, like the
-source's; torch starts u, v with 15 iterations where the source starts them at random).
+before the spectral-norm parametrisation. Spectral norm = :class:`SpectralNormTF`, the source's
+``SpectralNorm.normalize`` as a torch parametrisation: u, v start as normalised Gaussian draws,
+every training-mode forward does one power iteration *in the source's order* (v ← K u, then
+u ← Kᵀ v for the TF kernel K = Wᵀ; torch's own ``spectral_norm`` updates u first), eval mode
+uses the stored vectors, and the kernel is divided by σ = uᵀ W v.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+import torch.nn.functional as F
+from torch.nn.utils import parametrize
 
 from vaecore.models.conv import SameConv2d, _check_shape, same_conv_transpose
 
-__all__ = ["Discriminator", "WeightNormRows", "encoder", "generator", "glorot_"]
+__all__ = ["Discriminator", "SpectralNormTF", "WeightNormRows", "encoder", "generator", "glorot_"]
 
 SLOPE = 0.2
 BN_MOMENTUM = 0.1  # TF's 0.9
@@ -54,12 +57,33 @@ def glorot_(module: nn.Module) -> nn.Module:
     return module
 
 
+class SpectralNormTF(nn.Module):
+    """Parametrisation ``W ↦ W / σ(W)`` with the source's one-step power iteration (module
+    docstring); buffers ``u (out,)`` and ``v (in,)`` (checkpointed with the model)."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        n_out, n_in = weight.shape[0], weight[0].numel()
+        self.register_buffer("u", F.normalize(torch.randn(n_out, dtype=weight.dtype), dim=0))
+        self.register_buffer("v", F.normalize(torch.randn(n_in, dtype=weight.dtype), dim=0))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        mat = weight.flatten(1)  # (out, in) = K_tf^T
+        if self.training:
+            with torch.no_grad():
+                v = F.normalize(mat.t() @ self.u, dim=0, eps=1e-12)
+                self.v.copy_(v)
+                self.u.copy_(F.normalize(mat @ v, dim=0, eps=1e-12))
+        sigma = self.u @ (mat @ self.v)
+        return weight / sigma
+
+
 def _sn(module: nn.Module) -> nn.Module:
     """Spectral norm on every affine layer inside ``module`` (after Glorot init)."""
     glorot_(module)
     for m in list(module.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            spectral_norm(m)
+            parametrize.register_parametrization(m, "weight", SpectralNormTF(m.weight.detach()))
     return module
 
 
