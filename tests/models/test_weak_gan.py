@@ -174,7 +174,9 @@ def label_accuracy(model, ds, n=2000):
 @pytest.mark.slow
 def test_toy_discriminator_learns_shared_factor(torch_one_thread):
     """800 iterations of MLP nets on a 5x5x5 toy grid (about 16 s of CPU): D's argmax over the
-    label picks the shared factor of real pairs clearly above chance (1/3)."""
+    label picks the shared factor of real pairs clearly above chance: > 0.42 where chance is 1/3
+    (8 standard errors on 2,000 pairs; the accuracy oscillates in 0.44-0.58 after 200 iterations,
+    docs/notes/pcl-weak-gan.md)."""
     ds = ToyGrid()
     opts = WeakGANOptions(architecture="mlp", generator_hidden=(64, 64), discriminator_hidden=(64, 64),
                           encoder_hidden=(64, 64))
@@ -182,7 +184,7 @@ def test_toy_discriminator_learns_shared_factor(torch_one_thread):
     before = label_accuracy(model, ds)
     result = train_weak_gan(model, paired_sampler(model, ds, seed=0), steps=800, seed=0, log_every=100)
     after = label_accuracy(model, ds)
-    assert abs(before - 1 / 3) < 0.05 and after > 1 / 3 + 0.12, (before, after)
+    assert abs(before - 1 / 3) < 0.05 and after > 0.42, (before, after)
     assert all(np.isfinite(list(h.values())).all() for h in result.history)
 
 

@@ -102,7 +102,8 @@ class PCLBatch:
 
 def _cyclic_permutation(n: int, generator: torch.Generator | None, device: Any) -> torch.Tensor:
     """A uniformly random n-cycle (no fixed point for n >= 2): perm[σ_i] = σ_{i+1}."""
-    sigma = torch.randperm(n, generator=generator, device=device)
+    at = generator.device if generator is not None else device
+    sigma = torch.randperm(n, generator=generator, device=at).to(device)
     perm = torch.empty_like(sigma)
     perm[sigma] = sigma.roll(-1)
     return perm

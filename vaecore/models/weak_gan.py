@@ -114,7 +114,8 @@ class WeakGAN(LatentModel):
     """Generator ``generator``, discriminator ``discriminator``, encoder ``encoder``."""
 
     name = "weak-gan"
-    stochastic = True
+    # Its encoder is Gaussian but fitted to fakes, not against a prior: no polarized-regime monitor.
+    stochastic = False
     has_decoder = False
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, encoder: nn.Module,
@@ -173,9 +174,10 @@ class WeakGAN(LatentModel):
         """``match_randn``: z₁, z₂ ~ N(0, I); y ~ U{0..n−1}; share: z₂ takes z₁'s coordinate y
         (mask = 1 − e_y on the fresh z₂); change: z₂ = z₁ except coordinate y."""
         d = self.latent_dim
-        z1 = torch.randn(n, d, generator=generator, device=device)
-        z2 = torch.randn(n, d, generator=generator, device=device)
-        y = torch.randint(0, d, (n,), generator=generator, device=device)
+        at = generator.device if generator is not None else device  # draw where the generator lives
+        z1 = torch.randn(n, d, generator=generator, device=at).to(device)
+        z2 = torch.randn(n, d, generator=generator, device=at).to(device)
+        y = torch.randint(0, d, (n,), generator=generator, device=at).to(device)
         onehot = F.one_hot(y, d).to(z1)
         mask = 1.0 - onehot if self.options.pairing == "share" else onehot
         return z1, z2 * mask + z1 * (1.0 - mask), y
