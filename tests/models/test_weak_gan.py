@@ -174,9 +174,9 @@ def label_accuracy(model, ds, n=2000):
 @pytest.mark.slow
 def test_toy_discriminator_learns_shared_factor(torch_one_thread):
     """800 iterations of MLP nets on a 5x5x5 toy grid (about 16 s of CPU): D's argmax over the
-    label picks the shared factor of real pairs clearly above chance: > 0.42 where chance is 1/3
-    (8 standard errors on 2,000 pairs; the accuracy oscillates in 0.44-0.58 after 200 iterations,
-    docs/notes/pcl-weak-gan.md)."""
+    label picks the shared factor of real pairs clearly above chance: > 0.40 where chance is 1/3
+    (6 standard errors on 2,000 pairs; seeds 0 / 1 / 2 reach 0.53 / 0.52 / 0.41 and the accuracy
+    oscillates with the GAN's dynamics, docs/notes/pcl-weak-gan.md)."""
     ds = ToyGrid()
     opts = WeakGANOptions(architecture="mlp", generator_hidden=(64, 64), discriminator_hidden=(64, 64),
                           encoder_hidden=(64, 64))
@@ -184,7 +184,7 @@ def test_toy_discriminator_learns_shared_factor(torch_one_thread):
     before = label_accuracy(model, ds)
     result = train_weak_gan(model, paired_sampler(model, ds, seed=0), steps=800, seed=0, log_every=100)
     after = label_accuracy(model, ds)
-    assert abs(before - 1 / 3) < 0.05 and after > 0.42, (before, after)
+    assert abs(before - 1 / 3) < 0.05 and after > 0.40, (before, after)
     assert all(np.isfinite(list(h.values())).all() for h in result.history)
 
 
@@ -196,3 +196,19 @@ def test_toy_run_is_seeded(torch_one_thread):
         r = train_weak_gan(model, paired_sampler(model, ds, seed=2), steps=5, batch_size=16, seed=3, log_every=1)
         out.append([h["gen_loss"] for h in r.history] + [label_accuracy(model, ds, 100)])
     assert out[0] == out[1]
+
+
+def test_state_dict_round_trip_keeps_power_iteration_state():
+    """Spectral-norm vectors and batch-norm statistics are buffers: a restored model continues
+    exactly (what checkpoints need)."""
+    ds = ToyGrid()
+    a = build_seeded(WeakGAN, ds.observation_shape, 3, WeakGANOptions(**MLP), seed=1)
+    train_weak_gan(a, paired_sampler(a, ds, seed=2), steps=3, batch_size=8, log_every=1)
+    b = build_seeded(WeakGAN, ds.observation_shape, 3, WeakGANOptions(**MLP), seed=9)
+    b.load_state_dict(a.state_dict())
+    x1, x2, y = datasets.pairs(ds, "share", seed=0).batch(6)
+    for mode in (False, True):
+        a.train(mode)
+        b.train(mode)
+        assert torch.equal(a.discriminator(x1, x2, y), b.discriminator(x1, x2, y))
+        assert torch.equal(a.generate(torch.ones(4, 3)), b.generate(torch.ones(4, 3)))

@@ -183,9 +183,11 @@ class WeakGAN(LatentModel):
         return z1, z2 * mask + z1 * (1.0 - mask), y
 
     def discriminator_loss(self, x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor,
-                           x1_fake: torch.Tensor, x2_fake: torch.Tensor, y_fake: torch.Tensor) -> torch.Tensor:
+                           x1_fake: torch.Tensor, x2_fake: torch.Tensor,
+                           y_fake: torch.Tensor) -> torch.Tensor:
         """Mean BCE of D on ``[real; fake]`` against ``[1]*B; [0]*B`` (one D call, as the source)."""
-        logits = self.discriminator(torch.cat([x1, x1_fake]), torch.cat([x2, x2_fake]), torch.cat([y, y_fake]))
+        logits = self.discriminator(torch.cat([x1, x1_fake]), torch.cat([x2, x2_fake]),
+                                    torch.cat([y, y_fake]))
         target = torch.cat([torch.ones(x1.shape[0], 1), torch.zeros(x1_fake.shape[0], 1)])
         return sigmoid_bce(logits, target)
 
@@ -194,7 +196,8 @@ class WeakGAN(LatentModel):
         mean, scale = self.posterior(x1_fake)
         return -gaussian_log_prob(z1, mean, scale).mean()
 
-    def generator_loss(self, x1_fake: torch.Tensor, x2_fake: torch.Tensor, y_fake: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, x1_fake: torch.Tensor, x2_fake: torch.Tensor,
+                       y_fake: torch.Tensor) -> torch.Tensor:
         """Non-saturating: mean BCE(D(G(z₁), G(z₂), y), 1)."""
         return sigmoid_bce(self.discriminator(x1_fake, x2_fake, y_fake), 1.0)
 
