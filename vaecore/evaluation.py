@@ -119,6 +119,8 @@ def _dto(
     from vaecore._validation import check_option
     from vaecore.metrics import dto
 
+    if not getattr(run.model, "has_decoder", True):  # PCL, the weak GAN: NotImplementedError
+        run.model.require_decoder("DtO")
     check_option("dto", "points", points, DTO_POINTS_OPTIONS)
     check_option("dto", "latents", latents, DTO_LATENTS_OPTIONS)
     n = n_points or DTO_POINTS

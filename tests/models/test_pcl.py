@@ -199,3 +199,13 @@ def test_train_pcl_on_a_subgrid(torch_one_thread):
     assert runs[0] == runs[1] and all(np.isfinite(runs[0]))
     with pytest.raises(ValueError, match="laplace"):
         train_pcl(model, datasets.pairs(ds, "share"), steps=1)
+
+
+def test_dto_evaluator_says_pcl_has_no_decoder():
+    from types import SimpleNamespace
+
+    from vaecore.evaluation import EVALUATORS
+
+    run = SimpleNamespace(model=PCL.build((4,), 2, PCLOptions(architecture="mlp")))
+    with pytest.raises(NotImplementedError, match="not applicable: pcl has no decoder; DtO needs one"):
+        EVALUATORS["dto"](run, seed=0)

@@ -212,3 +212,15 @@ def test_state_dict_round_trip_keeps_power_iteration_state():
         b.train(mode)
         assert torch.equal(a.discriminator(x1, x2, y), b.discriminator(x1, x2, y))
         assert torch.equal(a.generate(torch.ones(4, 3)), b.generate(torch.ones(4, 3)))
+
+
+def test_conv_iteration_on_a_dsprites_subgrid(torch_one_thread):
+    """One iteration of the source's conv nets on real share pairs (posX x posY of dSprites):
+    finite losses, D at ln 2 within 0.1 at init, the encoder mean as the representation."""
+    ds = datasets.subgrid(datasets.load("dsprites"), fixed={"shape": 0, "scale": 5, "orientation": 0})
+    model = build_seeded(WeakGAN, ds.observation_shape, ds.n_factors, seed=0)
+    r = train_weak_gan(model, paired_sampler(model, ds, seed=0), steps=1, batch_size=4, log_every=1)
+    assert abs(r.history[0]["dis_loss"] - np.log(2)) < 0.1 and np.isfinite(r.history[0]["enc_loss"])
+    x = ds.observations_at(np.arange(3))
+    np.testing.assert_allclose(model.represent(x), model.posterior(torch.from_numpy(x))[0].detach().numpy(),
+                               rtol=1e-6)
