@@ -114,6 +114,9 @@ class PCL(LatentModel):
     ``w1, w2, b`` (per component) and scalars ``a, m`` (module docstring)."""
 
     name = "pcl"
+    names = ("pcl",)  # registry hooks (main's LatentModel class attributes)
+    pairing = "laplace"
+    architectures = PCL_ARCHITECTURES
     stochastic = False
     has_decoder = False
 

@@ -114,6 +114,9 @@ class WeakGAN(LatentModel):
     """Generator ``generator``, discriminator ``discriminator``, encoder ``encoder``."""
 
     name = "weak-gan"
+    names = ("weak-gan",)  # registry hooks (main's LatentModel class attributes)
+    pairing = "share"  # the default; WeakGANOptions.pairing decides
+    architectures = WEAK_GAN_ARCHITECTURES
     # Its encoder is Gaussian but fitted to fakes, not against a prior: no polarized-regime monitor.
     stochastic = False
     has_decoder = False
@@ -211,11 +214,16 @@ class WeakGAN(LatentModel):
                 "encoder": list(self.encoder.parameters()),
                 "generator": list(self.generator.parameters())}
 
-    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """One Adam per player with the options' lr, betas and eps (the source's)."""
+    def make_optimizer(self, group: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        """Adam with the options' lr, betas and eps (the source's, the same for every player)."""
+        if group not in PLAYERS:
+            raise ValueError(f"WeakGAN.make_optimizer: group must be one of {PLAYERS}; got {group!r}")
         o = self.options
-        return {k: torch.optim.Adam(p, lr=o.lr, betas=o.betas, eps=o.adam_eps)
-                for k, p in self.optimizer_groups().items()}
+        return torch.optim.Adam(params, lr=o.lr, betas=o.betas, eps=o.adam_eps)
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One Adam per player (:meth:`make_optimizer`)."""
+        return {k: self.make_optimizer(k, p) for k, p in self.optimizer_groups().items()}
 
     def train_step(self, batch: Any, optimizers: dict[str, torch.optim.Optimizer],
                    generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
