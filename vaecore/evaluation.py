@@ -106,6 +106,8 @@ def _dto(
     from vaecore.evaluation_options import ACTIVE_SPREAD, DtoOptions, active_latents, dto_latents_for
     from vaecore.metrics import dto
 
+    if not getattr(run.model, "has_decoder", True):  # PCL, the weak GAN: NotImplementedError
+        run.model.require_decoder("DtO")
     opts = DtoOptions(points=points, latents=latents)
     if opts.latents == "auto":
         latents = dto_latents_for(getattr(getattr(run, "config", None), "model", None))
