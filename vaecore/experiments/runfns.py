@@ -175,7 +175,22 @@ def train_run(spec, *, out: str | Path | None = None) -> dict:
         if key in polarized:
             result[key] = _finite(polarized[key])
     result["steps"] = int(getattr(run, "step", 0))
+    result["provenance"] = _provenance(run)
     return result
+
+
+def _provenance(run: Any) -> dict:
+    """The data source and software versions of ``run`` (run.json's record, else computed)."""
+    from vaecore.datasets.provenance import dataset_provenance, software_versions
+
+    folder = getattr(run, "dir", None)
+    if folder is not None and (Path(folder) / "run.json").is_file():
+        import json
+
+        saved = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8")).get("provenance")
+        if saved:
+            return saved
+    return {"dataset": dataset_provenance(run.dataset), "software": software_versions()}
 
 
 def _theorem2_run(spec, *, out: str | Path | None = None) -> dict:

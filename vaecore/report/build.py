@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaecore._io import atomic_write_text
 from vaecore._paths import check_component
 from vaecore.experiments.store import ResultsStore, is_store
 from vaecore.report.aggregate import build_tables
+from vaecore.report.provenance import provenance_markdown
 from vaecore.report.sources import experiment_records
 from vaecore.report.tables import Table, write_tables
 
@@ -67,10 +69,15 @@ def report(store_path: str | Path, out_dir: str | Path | None = None, *, figures
         exps = experiment_records(store, sorted({r.experiment for r in records}))
     tables = build_tables(records, exps)
     written = write_tables(tables, out_dir)
+    markdown = "\n".join(t.to_markdown() for t in tables)
+    section = provenance_markdown(records)
+    if section:
+        markdown += "\n" + section
+        atomic_write_text(Path(out_dir) / "report.md", markdown)
     if figures:
         written += _figures(tables, records, exps, out_dir, log)
     return Report(tables=tuple(tables), written=tuple(written),
-                  markdown="\n".join(t.to_markdown() for t in tables), counts=counts)
+                  markdown=markdown, counts=counts)
 
 
 def _figures(tables, records, exps, out_dir: Path, log) -> list[Path]:

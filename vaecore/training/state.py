@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vaecore.datasets.provenance import dataset_provenance, software_versions
 from vaecore.training.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint, write_json_atomic
 from vaecore.training.config import RESUMABLE_CHANGES, TrainConfig
 from vaecore.training.monitor import summarize
@@ -80,6 +81,7 @@ class RunState:
         """Load the opened checkpoint (if any) into ``parts`` and take its step and logs."""
         self.total = total
         self.observation_shape, self.likelihood = parts.observation_shape, parts.likelihood
+        self.provenance = {"dataset": dataset_provenance(parts.sampler.dataset), "software": software_versions()}
         if self.saved is None:
             return
         step = int(self.saved["step"])
@@ -135,6 +137,7 @@ class RunState:
             "likelihood": self.likelihood,
             "polarized": self.polarized(),
             "last": self.history[-1] if self.history else None,
+            "provenance": getattr(self, "provenance", None),
             "error": error,
         }
         write_json_atomic(self.dir / "run.json", json.loads(json.dumps(info, default=float)))
