@@ -1,6 +1,7 @@
 """Where a report finds its experiment records.
 
-1. The results store's ``experiments`` table, written at sweep time (this release on).
+1. The results store's ``experiments`` table, written at sweep time (this release on); a
+   first-release store migrated to schema 1 holds its side file's entries there, read as in 2.
 2. For stores written by the first release, which have none: the side file
    ``experiments.json`` beside the store (title, ``[report]`` layout, metrics and the ids of the
    latest expansion), completed by the packaged config of the same name when there is one.
@@ -38,6 +39,10 @@ def _from_side_file(name: str, entry: dict) -> ExperimentRecord:
                             metrics=tuple(entry.get("metrics") or ()), runs=runs)
 
 
+def _is_side_entry(rec: dict) -> bool:
+    return "report" in rec and "layout" not in rec
+
+
 def _side_file(store_dir: Path) -> dict:
     path = store_dir / SIDE_FILE
     if not path.is_file():
@@ -55,7 +60,9 @@ def experiment_records(store, names) -> dict[str, ExperimentRecord]:
     """Experiment name → record for every name in ``names`` (the store's experiments)."""
     stored = {}
     if hasattr(store, "experiment_records"):
-        stored = {name: ExperimentRecord.from_dict({"name": name, **rec})
+        # records migrated from a first-release side file keep its layout ("report" key)
+        stored = {name: _from_side_file(name, rec) if _is_side_entry(rec)
+                  else ExperimentRecord.from_dict({"name": name, **rec})
                   for name, rec in store.experiment_records().items()}
     side = _side_file(Path(store.path).parent) if not stored else {}
     out: dict[str, ExperimentRecord] = {}
