@@ -59,41 +59,51 @@ VAECORE_INLINE void load_block(const T* rows, i64 count, double* buf, int shift)
 }
 
 #if defined(__GNUC__)
-// Two rows per step with separate accumulators: eight independent FMA chains.
+// Rows a0..a0+KA-1 of Gp against NT consecutive 4-column tiles starting at b0, in
+// one sweep over the block's rows: per row KA broadcasts and NT vector loads feed
+// KA * NT FMAs into KA * NT accumulators (at most 12 of the 16 AVX registers). Sharing
+// the broadcasts across tiles and skipping padded a-lanes (KA < 4 in the last tile)
+// halves the loads per row against one sweep per 4 x 4 tile.
+template <int KA, int NT>
+VAECORE_INLINE void gram_strip(const double* buf, i64 nb, i64 d, i64 dp, i64 a0, i64 b0,
+                               double* G) {
+  v4d c[KA][NT];
+  for (int k = 0; k < KA; ++k)
+    for (int t = 0; t < NT; ++t) c[k][t] = v4d{0, 0, 0, 0};
+  const double* x = buf;
+  for (i64 r = 0; r < nb; ++r, x += d) {
+    v4d y[NT];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) __builtin_memcpy(&y[t], x + b0 + 4 * t, sizeof(v4d));
+#pragma GCC unroll 4
+    for (int k = 0; k < KA; ++k) {
+      const double xa = x[a0 + k];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) c[k][t] += xa * y[t];
+    }
+  }
+  for (int k = 0; k < KA; ++k)
+    for (int t = 0; t < NT; ++t)
+      for (int l = 0; l < kTile; ++l) G[(a0 + k) * dp + b0 + 4 * t + l] += c[k][t][l];
+}
+
+template <int KA>
+VAECORE_INLINE void gram_strips(const double* buf, i64 nb, i64 d, i64 dp, i64 a0, double* G) {
+  i64 b0 = a0;
+  for (; b0 + 3 * kTile <= dp; b0 += 3 * kTile) gram_strip<KA, 3>(buf, nb, d, dp, a0, b0, G);
+  if (b0 + 2 * kTile <= dp)
+    gram_strip<KA, 2>(buf, nb, d, dp, a0, b0, G);
+  else if (b0 < dp)
+    gram_strip<KA, 1>(buf, nb, d, dp, a0, b0, G);
+}
+
 VAECORE_INLINE void gram_block(const double* buf, i64 nb, i64 d, i64 dp, double* G) {
   for (i64 a0 = 0; a0 < d; a0 += kTile) {
-    for (i64 b0 = a0; b0 < d; b0 += kTile) {
-      const v4d zero = {0, 0, 0, 0};
-      v4d c0 = zero, c1 = zero, c2 = zero, c3 = zero;
-      v4d e0 = zero, e1 = zero, e2 = zero, e3 = zero;
-      i64 r = 0;
-      for (; r + 1 < nb; r += 2) {
-        const double* x = buf + r * d;
-        const double* z = x + d;
-        v4d y, w;
-        __builtin_memcpy(&y, x + b0, sizeof(y));
-        __builtin_memcpy(&w, z + b0, sizeof(w));
-        c0 += x[a0] * y;
-        c1 += x[a0 + 1] * y;
-        c2 += x[a0 + 2] * y;
-        c3 += x[a0 + 3] * y;
-        e0 += z[a0] * w;
-        e1 += z[a0 + 1] * w;
-        e2 += z[a0 + 2] * w;
-        e3 += z[a0 + 3] * w;
-      }
-      if (r < nb) {
-        const double* x = buf + r * d;
-        v4d y;
-        __builtin_memcpy(&y, x + b0, sizeof(y));
-        c0 += x[a0] * y;
-        c1 += x[a0 + 1] * y;
-        c2 += x[a0 + 2] * y;
-        c3 += x[a0 + 3] * y;
-      }
-      const v4d c[4] = {c0 + e0, c1 + e1, c2 + e2, c3 + e3};
-      for (i64 k = 0; k < kTile; ++k)
-        for (i64 l = 0; l < kTile; ++l) G[(a0 + k) * dp + b0 + l] += c[k][l];
+    switch (std::min<i64>(kTile, d - a0)) {
+      case 1: gram_strips<1>(buf, nb, d, dp, a0, G); break;
+      case 2: gram_strips<2>(buf, nb, d, dp, a0, G); break;
+      case 3: gram_strips<3>(buf, nb, d, dp, a0, G); break;
+      default: gram_strips<4>(buf, nb, d, dp, a0, G); break;
     }
   }
 }
