@@ -83,11 +83,15 @@ void knn_select(const double* vals, const std::uint32_t* rows, std::int64_t n, d
   for (std::int64_t i = a; i < b; ++i) out.push_back(i);  // strictly closer than dk
   const std::int64_t need = k - static_cast<std::int64_t>(out.size());
   if (need <= 0) return;
-  // Points exactly at distance dk: runs [A, a) and [b, B). A run of equal values is
-  // sorted by training row, so the earliest rows sit at the start of each run.
+  // Points exactly at distance dk: runs [A, a) and [b, B). A run of one value is
+  // sorted by training row, so its earliest rows sit at its start. Far from the data
+  // (|q| >> spacing) rounding can give different values the same distance: then the
+  // run holds several values and every point of it is a candidate.
   cand.clear();
-  for (std::int64_t i = A; i < a && i < A + need; ++i) cand.push_back(i);
-  for (std::int64_t i = b; i < B && i < b + need; ++i) cand.push_back(i);
+  const bool left_one = A < a && vals[A] == vals[a - 1];
+  const bool right_one = b < B && vals[b] == vals[B - 1];
+  for (std::int64_t i = A; i < a && (!left_one || i < A + need); ++i) cand.push_back(i);
+  for (std::int64_t i = b; i < B && (!right_one || i < b + need); ++i) cand.push_back(i);
   std::partial_sort(cand.begin(), cand.begin() + need, cand.end(),
                     [&](std::int64_t u, std::int64_t v) { return rows[u] < rows[v]; });
   out.insert(out.end(), cand.begin(), cand.begin() + need);

@@ -27,7 +27,9 @@ def _scores(ztr, zte, ytr, yte, is_class, n_classes, k, threads=None):
 
 def test_sort_keys_order_negatives_zeros_and_extremes():
     """Signed zeros are one value (distance ties go to the earlier row), and the key order is
-    numeric order across signs, subnormals and the largest magnitudes whose differences stay finite."""
+    numeric order across signs, subnormals and the largest magnitudes whose differences stay finite.
+    The query -1e300 is 1e300 away from every small value (rounding): that tie among different
+    values still goes to the earliest training row (a fix of the tie path)."""
     specials = np.array([-0.0, 0.0, -1e-310, 1e-310, -8e307, 8e307, -1.0, 1.0, -2.5, 3e-5, 0.0, -0.0])
     rng = np.random.default_rng(0)
     ztr = np.c_[specials, rng.permutation(specials)]
