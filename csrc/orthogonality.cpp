@@ -67,24 +67,44 @@ VAECORE_INLINE void load_block(const T* rows, i64 count, double* buf, int shift)
 template <int KA, int NT>
 VAECORE_INLINE void gram_strip(const double* buf, i64 nb, i64 d, i64 dp, i64 a0, i64 b0,
                                double* G) {
-  v4d c[KA][NT];
-  for (int k = 0; k < KA; ++k)
-    for (int t = 0; t < NT; ++t) c[k][t] = v4d{0, 0, 0, 0};
+  // Small strips would wait on the FMA latency (one chain per accumulator): they take
+  // R rows per step into R independent sets of accumulators (R * KA * NT <= 12).
+  constexpr int R = KA * NT <= 2 ? 4 : (KA * NT <= 4 ? 2 : 1);
+  v4d c[R][KA][NT];
+  for (int u = 0; u < R; ++u)
+    for (int k = 0; k < KA; ++k)
+      for (int t = 0; t < NT; ++t) c[u][k][t] = v4d{0, 0, 0, 0};
+  i64 r = 0;
   const double* x = buf;
-  for (i64 r = 0; r < nb; ++r, x += d) {
+  for (; r + R <= nb; r += R, x += R * d) {
+#pragma GCC unroll 4
+    for (int u = 0; u < R; ++u) {
+      const double* xu = x + u * d;
+      v4d y[NT];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) __builtin_memcpy(&y[t], xu + b0 + 4 * t, sizeof(v4d));
+#pragma GCC unroll 4
+      for (int k = 0; k < KA; ++k) {
+        const double xa = xu[a0 + k];
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) c[u][k][t] += xa * y[t];
+      }
+    }
+  }
+  for (; r < nb; ++r, x += d) {
     v4d y[NT];
-#pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) __builtin_memcpy(&y[t], x + b0 + 4 * t, sizeof(v4d));
-#pragma GCC unroll 4
     for (int k = 0; k < KA; ++k) {
       const double xa = x[a0 + k];
-#pragma GCC unroll 4
-      for (int t = 0; t < NT; ++t) c[k][t] += xa * y[t];
+      for (int t = 0; t < NT; ++t) c[0][k][t] += xa * y[t];
     }
   }
   for (int k = 0; k < KA; ++k)
-    for (int t = 0; t < NT; ++t)
-      for (int l = 0; l < kTile; ++l) G[(a0 + k) * dp + b0 + 4 * t + l] += c[k][t][l];
+    for (int t = 0; t < NT; ++t) {
+      v4d sum = c[0][k][t];
+      for (int u = 1; u < R; ++u) sum += c[u][k][t];
+      for (int l = 0; l < kTile; ++l) G[(a0 + k) * dp + b0 + 4 * t + l] += sum[l];
+    }
 }
 
 template <int KA>
