@@ -463,18 +463,22 @@ py::tuple closest_signed_permutation(const carray<double>& V) {
 // Conditioning: with the scaled eigenvalues w, the Gram path is kept when it is
 // accurate (see gram_unsafe); otherwise V comes from QR + one-sided Jacobi of J
 // itself (csrc/dto_svd.hpp), at the accuracy of numpy's SVD.
-// The QR path runs in extended precision where long double is the x87 80-bit type
-// (64-bit significand: V then carries errors ~2^11 times smaller than a float64 SVD's);
-// elsewhere (e.g. aarch64, where long double is software quad) in double.
+// The QR path runs in double up to cond(J) ~ 1e6 (errors ~ eps * cond / gap, below
+// 1e-9 for gaps above ~5 %) and beyond in extended precision where long double is the
+// x87 80-bit type (64-bit significand: errors ~2^11 times smaller than a float64 SVD's;
+// about 10x slower, so only where double would not do). Elsewhere (e.g. aarch64, where
+// long double is software quad) it stays in double.
 #if defined(__x86_64__) || defined(__i386__)
-using QrReal = long double;
+using QrExtended = long double;
 #else
-using QrReal = double;
+using QrExtended = double;
 #endif
+constexpr double kExtendedBelow = 1e-12;  // lambda_d / lambda_1 < 1e-12: cond(J) > 1e6
 
 struct DtoScratch {
   std::vector<double> buf, G, tmp, absV;
-  std::vector<QrReal> qr, rot;
+  std::vector<double> qr_d, rot_d;
+  std::vector<QrExtended> qr_x, rot_x;
   std::vector<i64> order, match;
   Hungarian h;
 };
@@ -518,17 +522,24 @@ bool gram_unsafe(const double* w, i64 d) {
 }
 
 // V and singular values of 2^shift J by Householder QR + one-sided Jacobi.
-template <typename T>
-void qr_path(const T* J, i64 n, i64 d, int shift, double* sv, double* V, DtoScratch& s) {
-  s.qr.resize(static_cast<std::size_t>(n * d + d * d));
-  QrReal* A = s.qr.data();
-  for (i64 r = 0; r < n; ++r)
-    for (i64 c = 0; c < d; ++c) A[c * n + r] = std::ldexp(static_cast<double>(J[r * d + c]), shift);
+template <typename QrReal, typename T>
+void qr_path(const T* J, i64 n, i64 d, int shift, double* sv, double* V, std::vector<QrReal>& qr,
+             std::vector<QrReal>& rot, std::vector<i64>& order) {
+  qr.resize(static_cast<std::size_t>(n * d + d * d));
+  QrReal* A = qr.data();
+  if (shift >= -1000 && shift <= 1000) {  // a representable power of two: exact product
+    const double scale = std::ldexp(1.0, shift);
+    for (i64 r = 0; r < n; ++r)
+      for (i64 c = 0; c < d; ++c) A[c * n + r] = static_cast<double>(J[r * d + c]) * scale;
+  } else {
+    for (i64 r = 0; r < n; ++r)
+      for (i64 c = 0; c < d; ++c) A[c * n + r] = std::ldexp(static_cast<double>(J[r * d + c]), shift);
+  }
   dto_svd::householder_r(A, n, d);
   QrReal* R = A + n * d;  // d x d column-major upper triangle
   for (i64 c = 0; c < d; ++c)
     for (i64 r = 0; r < d; ++r) R[c * d + r] = r <= c ? A[c * n + r] : QrReal(0);
-  dto_svd::one_sided_jacobi(R, d, V, sv, s.rot, s.order);
+  dto_svd::one_sided_jacobi(R, d, V, sv, rot, order);
 }
 
 // One sample: false when J holds NaN or inf (nothing else is written then).
@@ -557,7 +568,10 @@ bool dto_one(const T* J, i64 n, i64 d, DtoScratch& s, double* sv, double* V, std
   }
   jacobi_eigh(G, d, sv, V, s.tmp, s.order);
   if (gram_unsafe(sv, d)) {
-    qr_path(J, n, d, shift - half, sv, V, s);
+    if (std::max(sv[d - 1], 0.0) < kExtendedBelow * sv[0])
+      qr_path(J, n, d, shift - half, sv, V, s.qr_x, s.rot_x, s.order);
+    else
+      qr_path(J, n, d, shift - half, sv, V, s.qr_d, s.rot_d, s.order);
   } else {
     for (i64 k = 0; k < d; ++k) sv[k] = std::sqrt(std::max(sv[k], 0.0));
   }
