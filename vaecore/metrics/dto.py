@@ -42,7 +42,7 @@ underflow (entries beyond ~1e154 or below ~1e-162) is rescaled by an exact power
 the same pass rejects NaN/inf (naming the first bad sample). Forming ``JᵀJ`` squares the
 condition number, so when the Gram eigenvalues say it is unsafe (cond(J) > 1e3, or a
 predicted eigenvector error above 1e-9) V comes from Householder QR of J and one-sided
-Jacobi of R in extended precision instead: within 1e-8 of the exact DtO of the stored matrix
+Jacobi of R instead (in double up to cond ~1e6, in x87 extended precision beyond): within 1e-8 of the exact DtO of the stored matrix
 for cond(J) up to ~1e8 and ~3e-8 at 2e12, while the float64 SVD twin itself is off by about
 eps · cond / gap there (``tests/test_dto_robust.py``).
 ``‖V − P‖_F`` is evaluated entrywise, not as ``√(2d − 2S)``, which would lose half the
