@@ -17,6 +17,7 @@
 #include <limits>
 
 #include "common.hpp"
+#include "dto_svd.hpp"
 
 namespace vaecore {
 namespace {
@@ -43,50 +44,86 @@ typedef double v4d __attribute__((vector_size(32)));
 #define VAECORE_INLINE inline
 #endif
 
-// Convert a block of rows (contiguous, count values) to float64, plus kTile zeros
-// so that the tile loads below may run past the last row.
+// Convert a block of rows (contiguous, count values) to float64, times 2^shift
+// (exact: a power of two, std::ldexp so that even subnormal inputs scale without an
+// overflowing factor), plus kTile zeros so that the tile loads below may run past the
+// last row. shift is 0 except for badly scaled Jacobians (see dto_one).
 template <typename T>
-VAECORE_INLINE void load_block(const T* rows, i64 count, double* buf) {
-  for (i64 k = 0; k < count; ++k) buf[k] = static_cast<double>(rows[k]);
+VAECORE_INLINE void load_block(const T* rows, i64 count, double* buf, int shift) {
+  if (shift == 0) {
+    for (i64 k = 0; k < count; ++k) buf[k] = static_cast<double>(rows[k]);
+  } else {
+    for (i64 k = 0; k < count; ++k) buf[k] = std::ldexp(static_cast<double>(rows[k]), shift);
+  }
   for (i64 k = count; k < count + kTile; ++k) buf[k] = 0.0;
 }
 
 #if defined(__GNUC__)
-// Two rows per step with separate accumulators: eight independent FMA chains.
+// Rows a0..a0+KA-1 of Gp against NT consecutive 4-column tiles starting at b0, in
+// one sweep over the block's rows: per row KA broadcasts and NT vector loads feed
+// KA * NT FMAs into KA * NT accumulators (at most 12 of the 16 AVX registers). Sharing
+// the broadcasts across tiles and skipping padded a-lanes (KA < 4 in the last tile)
+// halves the loads per row against one sweep per 4 x 4 tile.
+template <int KA, int NT>
+VAECORE_INLINE void gram_strip(const double* buf, i64 nb, i64 d, i64 dp, i64 a0, i64 b0,
+                               double* G) {
+  // Small strips would wait on the FMA latency (one chain per accumulator): they take
+  // R rows per step into R independent sets of accumulators (R * KA * NT <= 12).
+  constexpr int R = KA * NT <= 2 ? 4 : (KA * NT <= 4 ? 2 : 1);
+  v4d c[R][KA][NT];
+  for (int u = 0; u < R; ++u)
+    for (int k = 0; k < KA; ++k)
+      for (int t = 0; t < NT; ++t) c[u][k][t] = v4d{0, 0, 0, 0};
+  i64 r = 0;
+  const double* x = buf;
+  for (; r + R <= nb; r += R, x += R * d) {
+#pragma GCC unroll 4
+    for (int u = 0; u < R; ++u) {
+      const double* xu = x + u * d;
+      v4d y[NT];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) __builtin_memcpy(&y[t], xu + b0 + 4 * t, sizeof(v4d));
+#pragma GCC unroll 4
+      for (int k = 0; k < KA; ++k) {
+        const double xa = xu[a0 + k];
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) c[u][k][t] += xa * y[t];
+      }
+    }
+  }
+  for (; r < nb; ++r, x += d) {
+    v4d y[NT];
+    for (int t = 0; t < NT; ++t) __builtin_memcpy(&y[t], x + b0 + 4 * t, sizeof(v4d));
+    for (int k = 0; k < KA; ++k) {
+      const double xa = x[a0 + k];
+      for (int t = 0; t < NT; ++t) c[0][k][t] += xa * y[t];
+    }
+  }
+  for (int k = 0; k < KA; ++k)
+    for (int t = 0; t < NT; ++t) {
+      v4d sum = c[0][k][t];
+      for (int u = 1; u < R; ++u) sum += c[u][k][t];
+      for (int l = 0; l < kTile; ++l) G[(a0 + k) * dp + b0 + 4 * t + l] += sum[l];
+    }
+}
+
+template <int KA>
+VAECORE_INLINE void gram_strips(const double* buf, i64 nb, i64 d, i64 dp, i64 a0, double* G) {
+  i64 b0 = a0;
+  for (; b0 + 3 * kTile <= dp; b0 += 3 * kTile) gram_strip<KA, 3>(buf, nb, d, dp, a0, b0, G);
+  if (b0 + 2 * kTile <= dp)
+    gram_strip<KA, 2>(buf, nb, d, dp, a0, b0, G);
+  else if (b0 < dp)
+    gram_strip<KA, 1>(buf, nb, d, dp, a0, b0, G);
+}
+
 VAECORE_INLINE void gram_block(const double* buf, i64 nb, i64 d, i64 dp, double* G) {
   for (i64 a0 = 0; a0 < d; a0 += kTile) {
-    for (i64 b0 = a0; b0 < d; b0 += kTile) {
-      const v4d zero = {0, 0, 0, 0};
-      v4d c0 = zero, c1 = zero, c2 = zero, c3 = zero;
-      v4d e0 = zero, e1 = zero, e2 = zero, e3 = zero;
-      i64 r = 0;
-      for (; r + 1 < nb; r += 2) {
-        const double* x = buf + r * d;
-        const double* z = x + d;
-        v4d y, w;
-        __builtin_memcpy(&y, x + b0, sizeof(y));
-        __builtin_memcpy(&w, z + b0, sizeof(w));
-        c0 += x[a0] * y;
-        c1 += x[a0 + 1] * y;
-        c2 += x[a0 + 2] * y;
-        c3 += x[a0 + 3] * y;
-        e0 += z[a0] * w;
-        e1 += z[a0 + 1] * w;
-        e2 += z[a0 + 2] * w;
-        e3 += z[a0 + 3] * w;
-      }
-      if (r < nb) {
-        const double* x = buf + r * d;
-        v4d y;
-        __builtin_memcpy(&y, x + b0, sizeof(y));
-        c0 += x[a0] * y;
-        c1 += x[a0 + 1] * y;
-        c2 += x[a0 + 2] * y;
-        c3 += x[a0 + 3] * y;
-      }
-      const v4d c[4] = {c0 + e0, c1 + e1, c2 + e2, c3 + e3};
-      for (i64 k = 0; k < kTile; ++k)
-        for (i64 l = 0; l < kTile; ++l) G[(a0 + k) * dp + b0 + l] += c[k][l];
+    switch (std::min<i64>(kTile, d - a0)) {
+      case 1: gram_strips<1>(buf, nb, d, dp, a0, G); break;
+      case 2: gram_strips<2>(buf, nb, d, dp, a0, G); break;
+      case 3: gram_strips<3>(buf, nb, d, dp, a0, G); break;
+      default: gram_strips<4>(buf, nb, d, dp, a0, G); break;
     }
   }
 }
@@ -104,11 +141,12 @@ inline void gram_block(const double* buf, i64 nb, i64 d, i64 dp, double* G) {
 // Gp (dp x dp, upper triangle) = J^T J for one Jacobian J (n x d, row-major);
 // buf holds B x d + kTile doubles.
 template <typename T>
-VAECORE_INLINE void gram_padded(const T* J, i64 n, i64 d, i64 dp, i64 B, double* buf, double* Gp) {
+VAECORE_INLINE void gram_padded(const T* J, i64 n, i64 d, i64 dp, i64 B, double* buf, double* Gp,
+                                int shift) {
   std::fill(Gp, Gp + dp * dp, 0.0);
   for (i64 r0 = 0; r0 < n; r0 += B) {
     const i64 nb = std::min(B, n - r0);
-    load_block(J + r0 * d, nb * d, buf);
+    load_block(J + r0 * d, nb * d, buf, shift);
     gram_block(buf, nb, d, dp, Gp);
   }
 }
@@ -118,12 +156,12 @@ VAECORE_INLINE void gram_padded(const T* J, i64 n, i64 d, i64 dp, i64 B, double*
 #if defined(__GNUC__) && defined(__x86_64__)
 #define VAECORE_X86_DISPATCH 1
 __attribute__((target("avx2,fma"))) void gram_padded_avx2(const float* J, i64 n, i64 d, i64 dp,
-                                                          i64 B, double* buf, double* Gp) {
-  gram_padded(J, n, d, dp, B, buf, Gp);
+                                                          i64 B, double* buf, double* Gp, int shift) {
+  gram_padded(J, n, d, dp, B, buf, Gp, shift);
 }
 __attribute__((target("avx2,fma"))) void gram_padded_avx2(const double* J, i64 n, i64 d, i64 dp,
-                                                          i64 B, double* buf, double* Gp) {
-  gram_padded(J, n, d, dp, B, buf, Gp);
+                                                          i64 B, double* buf, double* Gp, int shift) {
+  gram_padded(J, n, d, dp, B, buf, Gp, shift);
 }
 bool cpu_has_avx2_fma() {
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -131,9 +169,10 @@ bool cpu_has_avx2_fma() {
 }
 #endif
 
-// G (d x d, row-major) = J^T J for one Jacobian J (n x d, row-major), in float64.
+// G (d x d, row-major) = (2^shift J)^T (2^shift J) for one Jacobian J (n x d,
+// row-major), in float64.
 template <typename T>
-void gram_one(const T* J, i64 n, i64 d, double* G, std::vector<double>& scratch) {
+void gram_one(const T* J, i64 n, i64 d, double* G, std::vector<double>& scratch, int shift = 0) {
   const i64 dp = padded(d);
   const i64 B = block_rows(dp);
   scratch.resize(static_cast<std::size_t>(B * d + kTile + dp * dp));
@@ -141,10 +180,10 @@ void gram_one(const T* J, i64 n, i64 d, double* G, std::vector<double>& scratch)
   double* Gp = buf + B * d + kTile;
 #ifdef VAECORE_X86_DISPATCH
   if (cpu_has_avx2_fma())
-    gram_padded_avx2(J, n, d, dp, B, buf, Gp);
+    gram_padded_avx2(J, n, d, dp, B, buf, Gp, shift);
   else
 #endif
-    gram_padded(J, n, d, dp, B, buf, Gp);
+    gram_padded(J, n, d, dp, B, buf, Gp, shift);
   for (i64 a = 0; a < d; ++a)
     for (i64 b = 0; b < d; ++b) G[a * d + b] = a <= b ? Gp[a * dp + b] : Gp[b * dp + a];
 }
@@ -152,7 +191,8 @@ void gram_one(const T* J, i64 n, i64 d, double* G, std::vector<double>& scratch)
 // Cyclic Jacobi eigendecomposition of the symmetric d x d matrix A (destroyed).
 // On return w holds the eigenvalues in descending order and V (row-major) the
 // matching unit eigenvectors as columns, each with its largest-magnitude entry
-// positive (a deterministic sign; DtO does not depend on it).
+// positive (a deterministic sign; DtO does not depend on it). At most 100 sweeps
+// (quadratic convergence needs fewer than 10 for d <= 64); A must be finite.
 void jacobi_eigh(double* A, i64 d, double* w, double* V, std::vector<double>& tmp,
                  std::vector<i64>& order) {
   for (i64 i = 0; i < d; ++i)
@@ -167,7 +207,7 @@ void jacobi_eigh(double* A, i64 d, double* w, double* V, std::vector<double>& tm
         const double app = A[p * d + p];
         const double aqq = A[q * d + q];
         // Skip rotations below rounding level (relative criterion of Demmel & Veselic).
-        if (std::fabs(apq) <= eps * std::sqrt(std::fabs(app) * std::fabs(aqq)) * 0.5) {
+        if (std::fabs(apq) <= eps * std::sqrt(std::fabs(app)) * std::sqrt(std::fabs(aqq)) * 0.5) {
           A[p * d + q] = A[q * d + p] = 0.0;
           continue;
         }
@@ -223,7 +263,9 @@ void jacobi_eigh(double* A, i64 d, double* w, double* V, std::vector<double>& tm
 // Exact maximum-weight perfect assignment on the d x d matrix W (row-major):
 // Hungarian algorithm with row/column potentials (Kuhn–Munkres in the O(d^3)
 // shortest-augmenting-path form of Jonker–Volgenant) minimising -W.
-// col_of_row[i] = the column matched to row i.
+// col_of_row[i] = the column matched to row i. W must be finite (callers check):
+// then every augmenting search ends within d steps; a non-finite weight would leave
+// no candidate column (j1 = 0), which throws instead of looping.
 struct Hungarian {
   std::vector<double> u, v, minv;
   std::vector<i64> p, way;
@@ -265,6 +307,7 @@ struct Hungarian {
             minv[j] -= delta;
           }
         }
+        if (j1 == 0) throw std::invalid_argument("max_weight_assignment: weights must be finite");
         j0 = j1;
       } while (p[j0] != 0);
       do {
@@ -305,6 +348,16 @@ double min_relative_gap(const double* s, i64 d) {
   return g;
 }
 
+// Last line of defence for the kernels that take matrices directly (the Python layer
+// checks first): the eigensolver and the assignment need finite input.
+void require_finite(const double* x, i64 count, const char* func, const char* name) {
+  for (i64 k = 0; k < count; ++k)
+    require_lazy(std::isfinite(x[k]), [&] {
+      return std::string(func) + ": " + name + " must be finite; got NaN or inf at flat index " +
+             std::to_string(k);
+    });
+}
+
 template <typename T>
 void check_jacobians(const carray<T>& J, const char* func) {
   require_ndim(J, 3, func, "jacobians");
@@ -334,6 +387,7 @@ py::tuple sym_eig(const carray<double>& G) {
   require_ndim(G, 3, "sym_eig", "matrices");
   require(G.shape(1) == G.shape(2), "sym_eig: matrices must be square (N, d, d)");
   const i64 N = G.shape(0), d = G.shape(1);
+  require_finite(G.data(), N * d * d, "sym_eig", "matrices");
   py::array_t<double> w({N, d});
   py::array_t<double> V({N, d, d});
   const double* src = G.data();
@@ -357,6 +411,7 @@ py::array_t<i64> max_weight_assignment(const carray<double>& W) {
   require_ndim(W, 3, "max_weight_assignment", "weights");
   require(W.shape(1) == W.shape(2), "max_weight_assignment: weights must be square (N, d, d)");
   const i64 N = W.shape(0), d = W.shape(1);
+  require_finite(W.data(), N * d * d, "max_weight_assignment", "weights");
   py::array_t<i64> out({N, d});
   const double* src = W.data();
   i64* dst = out.mutable_data();
@@ -374,6 +429,7 @@ py::tuple closest_signed_permutation(const carray<double>& V) {
   require_ndim(V, 3, "closest_signed_permutation", "V");
   require(V.shape(1) == V.shape(2), "closest_signed_permutation: V must be square (N, d, d)");
   const i64 N = V.shape(0), d = V.shape(1);
+  require_finite(V.data(), N * d * d, "closest_signed_permutation", "V");
   py::array_t<std::int8_t> P({N, d, d});
   py::array_t<double> dist(N);
   const double* src = V.data();
@@ -392,6 +448,148 @@ py::tuple closest_signed_permutation(const carray<double>& V) {
   return py::make_tuple(P, dist);
 }
 
+// ---------------------------------------------------------------------------
+// Per-sample DtO, exact at every finite scale and conditioning.
+//
+// Scale: DtO does not depend on the scale of J, but J^T J overflows for entries
+// beyond ~1e154 and underflows below ~1e-162. The common case needs one read: the
+// Gram pass runs unscaled and its diagonal (the squared column norms) shows whether
+// it was safe (finite, largest >= 2^-600). If not, J is scanned once for its largest
+// |entry| (which also finds NaN/inf: the finiteness check costs nothing when J is
+// finite) and the Gram pass is repeated on 2^-ilogb(max) J, an exact rescaling.
+// G is then scaled by an even power of two to a largest diagonal in [1, 4) before
+// the eigensolver, so the rotations never see overflowing products.
+//
+// Conditioning: with the scaled eigenvalues w, the Gram path is kept when it is
+// accurate (see gram_unsafe); otherwise V comes from QR + one-sided Jacobi of J
+// itself (csrc/dto_svd.hpp), at the accuracy of numpy's SVD.
+// The QR path runs in double up to cond(J) ~ 1e6 (errors ~ eps * cond / gap, below
+// 1e-9 for gaps above ~5 %) and beyond in extended precision where long double is the
+// x87 80-bit type (64-bit significand: errors ~2^11 times smaller than a float64 SVD's;
+// about 10x slower, so only where double would not do). Elsewhere (e.g. aarch64, where
+// long double is software quad) it stays in double.
+#if defined(__x86_64__) || defined(__i386__)
+using QrExtended = long double;
+#else
+using QrExtended = double;
+#endif
+constexpr double kExtendedBelow = 1e-12;  // lambda_d / lambda_1 < 1e-12: cond(J) > 1e6
+
+struct DtoScratch {
+  std::vector<double> buf, G, tmp, absV;
+  std::vector<double> qr_d, rot_d;
+  std::vector<QrExtended> qr_x, rot_x;
+  std::vector<i64> order, match;
+  Hungarian h;
+};
+
+// Largest |entry| of J (count values), or -1 when an entry is NaN or inf.
+template <typename T>
+double max_abs_or_bad(const T* J, i64 count) {
+  double m = 0.0;
+  for (i64 k = 0; k < count; ++k) {
+    const double v = std::fabs(static_cast<double>(J[k]));
+    if (!(v <= std::numeric_limits<double>::max())) return -1.0;
+    m = std::max(m, v);
+  }
+  return m;
+}
+
+// Largest diagonal entry of G (d x d), or NaN when one is NaN or inf.
+double max_diag(const double* G, i64 d) {
+  double m = 0.0;
+  for (i64 k = 0; k < d; ++k) {
+    const double g = G[k * d + k];
+    if (!(g <= std::numeric_limits<double>::max())) return std::numeric_limits<double>::quiet_NaN();
+    m = std::max(m, g);
+  }
+  return m;
+}
+
+// Is the Gram path unsafe for eigenvalues w (descending, scaled to w[0] in [1, 4))?
+// Its eigenvector error is about eps * w_1 / (w_k - w_{k+1}), i.e. eps * cond^2 / gap,
+// QR's about eps * cond / gap. Switch when cond > 1e3 (the Gram error could exceed
+// ~1e-10 even with wide gaps), or when the predicted Gram error exceeds 1e-9 and QR is
+// at least ~10x more accurate (cond > 10). Cheap: O(d) on the eigenvalues.
+bool gram_unsafe(const double* w, i64 d) {
+  if (d < 2 || !(w[0] > 0.0)) return false;
+  const double last = std::max(w[d - 1], 0.0);
+  if (last > 1e-2 * w[0]) return false;
+  if (last < 1e-6 * w[0]) return true;
+  double gap = std::numeric_limits<double>::infinity();
+  for (i64 k = 0; k + 1 < d; ++k) gap = std::min(gap, w[k] - w[k + 1]);
+  return std::numeric_limits<double>::epsilon() * w[0] > 1e-9 * gap;
+}
+
+// V and singular values of 2^shift J by Householder QR + one-sided Jacobi.
+template <typename QrReal, typename T>
+void qr_path(const T* J, i64 n, i64 d, int shift, double* sv, double* V, std::vector<QrReal>& qr,
+             std::vector<QrReal>& rot, std::vector<i64>& order) {
+  qr.resize(static_cast<std::size_t>(n * d + d * d));
+  QrReal* A = qr.data();
+  if (shift >= -1000 && shift <= 1000) {  // a representable power of two: exact product
+    const double scale = std::ldexp(1.0, shift);
+    for (i64 r = 0; r < n; ++r)
+      for (i64 c = 0; c < d; ++c) A[c * n + r] = static_cast<double>(J[r * d + c]) * scale;
+  } else {
+    for (i64 r = 0; r < n; ++r)
+      for (i64 c = 0; c < d; ++c) A[c * n + r] = std::ldexp(static_cast<double>(J[r * d + c]), shift);
+  }
+  dto_svd::householder_r(A, n, d);
+  QrReal* R = A + n * d;  // d x d column-major upper triangle
+  for (i64 c = 0; c < d; ++c)
+    for (i64 r = 0; r < d; ++r) R[c * d + r] = r <= c ? A[c * n + r] : QrReal(0);
+  dto_svd::one_sided_jacobi(R, d, V, sv, rot, order);
+}
+
+// One sample: false when J holds NaN or inf (nothing else is written then).
+template <typename T>
+bool dto_one(const T* J, i64 n, i64 d, DtoScratch& s, double* sv, double* V, std::int8_t* P,
+             double* gap, double* dist) {
+  s.G.resize(static_cast<std::size_t>(d * d));
+  double* G = s.G.data();
+  gram_one(J, n, d, G, s.buf);
+  int shift = 0;  // J is read as 2^shift J
+  double gmax = max_diag(G, d);
+  if (!(gmax >= 0x1p-600 && gmax <= 0x1p+1000)) {  // NaN/inf, overflow or underflow
+    const double m = max_abs_or_bad(J, n * d);
+    if (m < 0.0) return false;
+    if (m > 0.0) {
+      shift = -std::ilogb(m);
+      gram_one(J, n, d, G, s.buf, shift);
+      gmax = max_diag(G, d);
+    }
+  }
+  int half = 0;  // G is scaled by 2^(-2 half): largest diagonal in [1, 4)
+  if (gmax > 0.0) {
+    const int e = std::ilogb(gmax);
+    half = (e >= 0 ? e : e - 1) / 2;
+    for (i64 k = 0; k < d * d; ++k) G[k] = std::ldexp(G[k], -2 * half);
+  }
+  jacobi_eigh(G, d, sv, V, s.tmp, s.order);
+  if (gram_unsafe(sv, d)) {
+    if (std::max(sv[d - 1], 0.0) < kExtendedBelow * sv[0])
+      qr_path(J, n, d, shift - half, sv, V, s.qr_x, s.rot_x, s.order);
+    else
+      qr_path(J, n, d, shift - half, sv, V, s.qr_d, s.rot_d, s.order);
+  } else {
+    for (i64 k = 0; k < d; ++k) sv[k] = std::sqrt(std::max(sv[k], 0.0));
+  }
+  *gap = min_relative_gap(sv, d);  // scale-invariant: taken before undoing the scaling
+  for (i64 k = 0; k < d; ++k) sv[k] = std::ldexp(sv[k], half - shift);
+  *dist = signed_permutation(V, d, P, s.h, s.absV, s.match);
+  return true;
+}
+
+// "(r, c)" of the first NaN/inf entry of J (n x d).
+template <typename T>
+std::string first_bad_entry(const T* J, i64 n, i64 d) {
+  for (i64 k = 0; k < n * d; ++k)
+    if (!std::isfinite(static_cast<double>(J[k])))
+      return "(" + std::to_string(k / d) + ", " + std::to_string(k % d) + ")";
+  return "(?)";
+}
+
 template <typename T>
 py::tuple dto(const carray<T>& J) {
   check_jacobians(J, "dto");
@@ -407,23 +605,30 @@ py::tuple dto(const carray<T>& J) {
   std::int8_t* p_P = P.mutable_data();
   double* p_gap = gap.mutable_data();
   double* p_V = V.mutable_data();
+  // Chunks are contiguous and each stops at its first non-finite sample, so the
+  // smallest index any chunk reports is the first bad sample overall.
+  std::atomic<i64> first_bad{N};
   {
     py::gil_scoped_release release;
     parallel_for(N, [&](i64 begin, i64 end) {
-      std::vector<double> buf, G(static_cast<std::size_t>(d * d)), tmp, absV;
-      std::vector<i64> order, match;
-      Hungarian h;
+      DtoScratch s;
       for (i64 i = begin; i < end; ++i) {
-        gram_one(src + i * n * d, n, d, G.data(), buf);
-        double* w = p_sv + i * d;
-        double* Vi = p_V + i * d * d;
-        jacobi_eigh(G.data(), d, w, Vi, tmp, order);
-        for (i64 k = 0; k < d; ++k) w[k] = std::sqrt(std::max(w[k], 0.0));
-        p_gap[i] = min_relative_gap(w, d);
-        p_dto[i] = signed_permutation(Vi, d, p_P + i * d * d, h, absV, match);
+        if (i > first_bad.load(std::memory_order_relaxed)) return;
+        if (!dto_one(src + i * n * d, n, d, s, p_sv + i * d, p_V + i * d * d, p_P + i * d * d,
+                     p_gap + i, p_dto + i)) {
+          i64 cur = first_bad.load();
+          while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
+          }
+          return;
+        }
       }
     });
   }
+  const i64 bad = first_bad.load();
+  if (bad < N)
+    throw std::invalid_argument("dto: jacobians must be finite; got NaN or inf in sample " +
+                                std::to_string(bad) + " (entry " +
+                                first_bad_entry(src + bad * n * d, n, d) + ")");
   return py::make_tuple(per_sample, sv, P, gap, V);
 }
 
@@ -446,7 +651,10 @@ VAECORE_REGISTER(orthogonality) {
         "(P (N, d, d) int8, ||V - P||_F (N,)).");
   m.def("dto", &dto<double>, py::arg("jacobians"),
         "Per-sample DtO of jacobians (N, n_out, d) -> (dto (N,), singular_values (N, d), "
-        "permutations (N, d, d) int8, min_relative_gap (N,), V (N, d, d)).");
+        "permutations (N, d, d) int8, min_relative_gap (N,), V (N, d, d)). "
+        "Exact at every finite scale; ill-conditioned samples take V from QR + "
+        "one-sided Jacobi instead of the Gram matrix. NaN/inf: ValueError naming the first bad "
+        "sample.");
   m.def("dto", &dto<float>, py::arg("jacobians"));
 }
 
