@@ -12,7 +12,7 @@ Case "dsprites-conv" (``test_conv_step_interleaved``): disentanglement_lib's con
 §1, Adam 1e-4, β = 8, batch 64) on random binary 64 × 64 images, one torch thread. Four loops
 alternate in one process, several rounds: the bare loop in NCHW (the step as it was), the bare
 loop in channels-last, ``vaecore.train`` with :data:`vaecore.training.speed.CONV_CHANNELS_LAST`
-off (as it was) and on (now). Printed: ms per step (``train`` includes its setup), the overhead
+off (as it was) and on (now). Printed: process CPU ms per step (``train`` includes its setup), the overhead
 of ``train`` over the bare loop of the same format, and the speed-up of channels-last.
 
 Run: ``PYTHONPATH=$PWD pytest benchmarks/bench_training.py --benchmark-enable -s``.
@@ -109,9 +109,11 @@ def test_training_overhead(benchmark, loop, case, quick):
 
 
 def _time(fn):
-    t = time.perf_counter()
+    """Process CPU seconds of ``fn()`` (one torch thread: the work done, which other jobs on a
+    shared machine distort far less than wall time)."""
+    t = time.process_time()
     fn()
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 def test_conv_step_interleaved(quick):
@@ -144,7 +146,7 @@ def test_conv_step_interleaved(quick):
         torch.set_num_threads(before[0])
         speed.CONV_CHANNELS_LAST = before[1]
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"\nconv beta-VAE, batch 64, 1 thread, {steps} steps, ms/step (median; rounds):")
+    print(f"\nconv beta-VAE, batch 64, 1 thread, {steps} steps, CPU ms/step (median; rounds):")
     for k, v in times.items():
         print(f"  {k:22s} {med[k]:8.1f}  {[round(x) for x in v]}")
     print(f"  train overhead NCHW {med['train NCHW'] / med['bare NCHW'] - 1:+.1%}, "
