@@ -53,6 +53,7 @@ def test_first_100_steps_equal_separate_runs(kw):
     assert not np.allclose(_terms(runs[0]), _terms(runs[1]))
 
 
+@pytest.mark.slow
 def test_final_metrics_within_seed_spread_of_separate_runs():
     ds, cfg = _data(n=3000), _config(steps=400, log_every=50, monitor_every=200)
     seeds = [0, 1, 2]
