@@ -8,15 +8,25 @@ and last step on a 64-image probe), so the ratio is an upper bound of the per-st
 Case "synth-lin": the quick Synth. Lin. linear β-VAE (batch 256, Adam), where per-step Python work
 matters most (a step is ~1 ms).
 
-Run: ``PYTHONPATH=$PWD pytest benchmarks/bench_training.py --benchmark-enable``.
+Case "dsprites-conv" (``test_conv_step_interleaved``): disentanglement_lib's conv β-VAE (SPEC-ch4
+§1, Adam 1e-4, β = 8, batch 64) on random binary 64 × 64 images, one torch thread. Four loops
+alternate in one process, several rounds: the bare loop in NCHW (the step as it was), the bare
+loop in channels-last, ``vaecore.train`` with :data:`vaecore.training.speed.CONV_CHANNELS_LAST`
+off (as it was) and on (now). Printed: process CPU ms per step (``train`` includes its setup), the overhead
+of ``train`` over the bare loop of the same format, and the speed-up of channels-last.
+
+Run: ``PYTHONPATH=$PWD pytest benchmarks/bench_training.py --benchmark-enable -s``.
 """
+
+import statistics
+import time
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from vaecore.training import ArrayDataset, TrainConfig, train
+from vaecore.training import ArrayDataset, TrainConfig, speed, train
 from vaecore.training.run import make_model
 
 # The first optimizer built in a process imports torch._dynamo (seconds): do it before timing.
@@ -39,10 +49,12 @@ def _setup(case, quick):
     return ds, cfg
 
 
-def _bare_loop(ds, cfg):
+def _bare_loop(ds, cfg, channels_last=False):
     """What a researcher would write by hand: the same model, optimizer and batch order."""
     shape = tuple(ds.observation_shape)
     model = make_model(cfg, shape, "bernoulli" if ds.is_image else "gaussian")
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt_cls = torch.optim.Adagrad if cfg.optimizer == "adagrad" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=cfg.lr)
     data = torch.from_numpy(ds.observations_at(ds.split(seed=0)[0]))
@@ -94,3 +106,50 @@ def test_training_overhead(benchmark, loop, case, quick):
             benchmark.pedantic(lambda: _bare_loop(ds, cfg), rounds=3, iterations=1)
         finally:
             torch.set_num_threads(before)
+
+
+def _time(fn):
+    """Process CPU seconds of ``fn()`` (one torch thread: the work done, which other jobs on a
+    shared machine distort far less than wall time)."""
+    t = time.process_time()
+    fn()
+    return time.process_time() - t
+
+
+def test_conv_step_interleaved(quick):
+    rng = np.random.default_rng(0)
+    ds = ArrayDataset((rng.random((512, 1, 64, 64)) < 0.1).astype(np.float32), is_image=True)
+    steps = 2 if quick else 10
+    cfg = TrainConfig.preset("dsprites-ch4", scale="thesis", steps=steps, probe_size=64, threads=1,
+                             log_every=steps, monitor_every=steps)
+    before = (torch.get_num_threads(), speed.CONV_CHANNELS_LAST)
+
+    def run_train(channels_last):
+        speed.CONV_CHANNELS_LAST = channels_last
+        train(cfg, progress=False, dataset=ds)
+
+    loops = {
+        "bare NCHW": lambda: _bare_loop(ds, cfg, channels_last=False),
+        "bare channels-last": lambda: _bare_loop(ds, cfg, channels_last=True),
+        "train NCHW": lambda: run_train(False),
+        "train channels-last": lambda: run_train(True),
+    }
+    times = {k: [] for k in loops}
+    torch.set_num_threads(1)
+    try:
+        for fn in loops.values():  # warm-up
+            fn()
+        for _ in range(1 if quick else 3):
+            for name, fn in loops.items():
+                times[name].append(_time(fn) / steps * 1e3)
+    finally:
+        torch.set_num_threads(before[0])
+        speed.CONV_CHANNELS_LAST = before[1]
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\nconv beta-VAE, batch 64, 1 thread, {steps} steps, CPU ms/step (median; rounds):")
+    for k, v in times.items():
+        print(f"  {k:22s} {med[k]:8.1f}  {[round(x) for x in v]}")
+    print(f"  train overhead NCHW {med['train NCHW'] / med['bare NCHW'] - 1:+.1%}, "
+          f"channels-last {med['train channels-last'] / med['bare channels-last'] - 1:+.1%}")
+    print(f"  speed-up channels-last: bare {med['bare NCHW'] / med['bare channels-last']:.2f}x, "
+          f"train {med['train NCHW'] / med['train channels-last']:.2f}x")

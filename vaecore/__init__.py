@@ -18,6 +18,7 @@ from vaecore.jacobians import jacobians
 _LAZY = {
     "TrainConfig": "vaecore.training",
     "train": "vaecore.training",
+    "train_seeds": "vaecore.training.batched",
     "load_run": "vaecore.training",
     "Run": "vaecore.training",
     "evaluate": "vaecore.evaluation",

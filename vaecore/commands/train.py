@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--beta", type=float)
     p.add_argument("--scale", choices=("quick", "thesis"), default="quick")
     p.add_argument("--seed", type=int)
+    p.add_argument("--seeds", help="comma-separated seeds (e.g. 0,1,2) trained as one batched model; "
+                                   "seed s writes its run to OUT/seed-<s> (or OUT formatted when it holds '{seed}')")
     p.add_argument("--steps", type=int)
     p.add_argument("--epochs", type=int)
     p.add_argument("--latent-dim", type=int, dest="latent_dim")
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if config.latent_dim > MAX_LATENT_DIM:
         raise ValueError(f"train: latent_dim must be at most {MAX_LATENT_DIM} (the thesis's models "
                          f"use 2-10 latents); got {config.latent_dim}")
+    if args.seeds is not None:
+        return _run_seeds(args, config)
     try:
         result = train(config, out=args.out, resume=not args.no_resume, overwrite=args.overwrite,
                        progress=not args.quiet)
@@ -103,4 +107,32 @@ def run(args: argparse.Namespace) -> int:
         "fraction_polarized": result.polarized.get("fraction_polarized"),
     }
     print(json.dumps(summary))
+    return 0
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    return {
+        "out": str(result.dir),
+        "step": result.step,
+        "last": result.history[-1] if result.history else None,
+        "fraction_polarized": result.polarized.get("fraction_polarized"),
+    }
+
+
+def _run_seeds(args: argparse.Namespace, config: Any) -> int:
+    from vaecore.training.batched import train_seeds
+
+    if args.seed is not None:
+        raise ValueError("train: give --seed or --seeds, not both")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"train: --seeds must be comma-separated ints (e.g. 0,1,2); got {args.seeds!r}") from None
+    try:
+        results = train_seeds(config, seeds, out=args.out, resume=not args.no_resume, overwrite=args.overwrite,
+                              progress=not args.quiet)
+    except FileExistsError as exc:
+        raise ValueError(str(exc)) from exc
+    for result in results:
+        print(json.dumps(_summary(result)))
     return 0

@@ -26,6 +26,7 @@ from vaecore.training.config import TrainConfig
 from vaecore.training.data import BatchSampler
 from vaecore.training.paired import PairBatches
 from vaecore.training.run import make_model
+from vaecore.training.speed import prepare_model
 
 __all__ = ["TINY_WORK", "TrainingParts", "choose_threads", "torch_threads"]
 
@@ -118,7 +119,7 @@ class TrainingParts:
                                   rate=config.pair_rate, k=config.pair_k, batch_size=config.batch_size,
                                   seed=data_seed, device=device)
         total = config.steps if config.steps is not None else config.epochs * sampler.steps_per_epoch
-        model = make_model(config, shape, likelihood).to(device)
+        model = prepare_model(make_model(config, shape, likelihood).to(device), config.architecture, device)
         groups = model.optimizer_groups()
         optimizers = {"main": main_optimizer(config.optimizer, groups["main"], config.lr, config.optimizer_options)}
         optimizers.update({g: model.make_optimizer(g, p) for g, p in groups.items() if g != "main"})
