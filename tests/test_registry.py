@@ -131,12 +131,18 @@ def test_run_folders_of_the_previous_release_load_and_resume(tmp_path, model):
     rng = np.random.default_rng(0)
     v = rng.uniform(0, 1, (400, 2))
     ds = ArrayDataset(v @ np.array([[1.5, -0.6], [1.3, 0.7], [0.0, 0.5]]).T, v)
-    shutil.copytree(FIXTURES / model, tmp_path / "a")
-    resumed = train(config.replace(steps=20), out=tmp_path / "a", progress=False, dataset=ds)
-    straight = train(config.replace(steps=20), progress=False, dataset=ds)
-    for k, value in straight.model.state_dict().items():
-        assert torch.equal(resumed.model.state_dict()[k], value), k
-    assert resumed.history == straight.history
+    # The fixture trained on an ArrayDataset whose split was computed by the earlier, separate
+    # ArrayDataset.split (one split implementation since issue 11.10), so a straight 20-step run
+    # today draws other batches; straight == resumed is tested on current runs in test_training.
+    # Here: the old folder resumes, keeps its first 10 steps, and resuming is deterministic.
+    resumed = []
+    for copy in ("a", "b"):
+        shutil.copytree(FIXTURES / model, tmp_path / copy)
+        resumed.append(train(config.replace(steps=20), out=tmp_path / copy, progress=False, dataset=ds))
+    for k, value in resumed[0].model.state_dict().items():
+        assert torch.equal(resumed[1].model.state_dict()[k], value), k
+    assert resumed[0].history == resumed[1].history and resumed[0].step == 20
+    assert resumed[0].history[: len(run.history)] == run.history
 
 
 def test_checkpoint_with_an_unreadable_config_is_refused_clearly(tmp_path):
