@@ -39,4 +39,29 @@ run vaecore info > info.json
 run vaecore train --dataset synth-lin --steps 100 --out run --quiet
 run vaecore evaluate run > eval.txt
 test -s eval.txt
+# a tiny sweep and its report, from the store alone
+cat > tiny.toml <<'TOML'
+[experiment]
+name = "smoke"
+title = "Wheel smoke sweep"
+runner = "train"
+metrics = ["dto", "ds"]
+
+[report]
+table = "smoke"
+
+[defaults]
+dataset = "synth-lin"
+dataset_options = { n_samples = 1000 }
+
+[[variants]]
+variant = "beta-vae"
+
+[scales.quick]
+seeds = 1
+defaults = { steps = 50, batch_size = 128, monitor_every = 25 }
+TOML
+run vaecore sweep tiny.toml --quick --workers 1 --out sweep > /dev/null
+run vaecore report sweep --no-figures > report.txt
+grep -q "DtO" report.txt
 echo "wheel smoke passed: $(basename "$wheel")"

@@ -186,3 +186,14 @@ def test_non_integer_and_wide_factors_use_dense_ranks():
     np.testing.assert_allclose(a.matrix, b.matrix, rtol=0, atol=1e-12)
     ranks = np.stack([np.unique(c, return_inverse=True)[1] for c in w.T])  # sklearn wants labels
     assert a.value == pytest.approx(_disentanglement_lib_mig(z.T, ranks), abs=1e-12)
+
+
+def test_as_dict_carries_disentanglement_lib_key_names():
+    from vaecore.metrics import sap
+
+    rng = np.random.default_rng(0)
+    w = rng.integers(0, 4, (300, 2))
+    z = w + rng.normal(size=(300, 2)) * 0.3
+    m = mig(z, w).as_dict()
+    s = sap(z, w, z, w).as_dict()
+    assert m["discrete_mig"] == m["value"] and s["SAP_score"] == s["value"]

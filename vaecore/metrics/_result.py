@@ -22,11 +22,21 @@ def jsonable(value: Any) -> Any:
 
 
 class MetricResult:
-    """Mixin for frozen dataclass results whose first field is ``value``."""
+    """Mixin for frozen dataclass results whose first field is ``value``.
+
+    ``DLIB_KEYS`` maps disentanglement_lib's key names for a score to the field that holds it
+    (e.g. MIG's ``"discrete_mig"`` → ``"value"``); :meth:`as_dict` adds them beside ours.
+    """
+
+    DLIB_KEYS: dict[str, str] = {}
 
     def __float__(self) -> float:
         return float(self.value)  # type: ignore[attr-defined]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field (arrays become nested lists)."""
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        """JSON-able dictionary of every field (arrays become nested lists), plus
+        disentanglement_lib's key names of the same numbers (``DLIB_KEYS``)."""
+        out = {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        for theirs, ours in self.DLIB_KEYS.items():
+            out.setdefault(theirs, out[ours])
+        return out

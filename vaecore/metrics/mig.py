@@ -42,6 +42,8 @@ class MIGResult(MetricResult):
         Indices of the scored factors (all unless ``drop_constant`` removed some).
     """
 
+    DLIB_KEYS = {"discrete_mig": "value"}  # disentanglement_lib's name of the score, kept beside ours
+
     value: float
     per_factor: np.ndarray
     matrix: np.ndarray

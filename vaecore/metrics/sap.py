@@ -44,6 +44,8 @@ class SAPResult(MetricResult):
         ConvergenceWarning, recorded here instead of printed).
     """
 
+    DLIB_KEYS = {"SAP_score": "value"}  # disentanglement_lib's name of the score, kept beside ours
+
     value: float
     per_factor: np.ndarray
     matrix: np.ndarray
