@@ -131,12 +131,12 @@ class TrainingParts:
                                   seed=data_seed, device=device)
         total = config.steps if config.steps is not None else config.epochs * sampler.steps_per_epoch
         model = make_model(config, shape, likelihood).to(device)
-        _hook_up(model, dataset, sampler)
         groups = model.optimizer_groups()
         optimizers = {}
         if "main" in groups:  # the weak GAN has only its three players' optimizers
             optimizers["main"] = main_optimizer(config.optimizer, groups["main"], config.lr, config.optimizer_options)
         optimizers.update({g: model.make_optimizer(g, p) for g, p in groups.items() if g != "main"})
+        _hook_up(model, dataset, sampler)
         noise = torch.Generator(device=device).manual_seed(noise_seed)
         n_probe = min(config.probe_size, sampler.n)
         probe_pos = np.sort(np.random.default_rng(probe_seed).choice(sampler.n, size=n_probe, replace=False))
