@@ -21,6 +21,13 @@ dataset grid, supplied by the caller (:meth:`PCL.draw` uses the pair sampler's
 uniformly random cyclic permutation, never the pair's own x), i.e. an independent draw from the
 first images' distribution, as the reference's random time index; it costs no rendering.
 
+Registry and shared loop (``pcl``; :mod:`vaecore.models.registry`): options
+:class:`PCLModelOptions` (``bn_momentum``, ``negatives``); the feature net is the run's encoder
+(:meth:`vaecore.models.Networks.encoder` with ``latent_dim`` outputs: the conv net with the
+config's ``conv_kernels``, or the MLP of its ``encoder_hidden`` / ``encoder_activation``). The
+loop draws each step's data with :meth:`PCL.draw` from the pair sampler (so grid negatives are
+resumed with it), minimises ``loss`` with the config's optimizer and calls :meth:`after_step`.
+
 Representation for the metrics: h(x) with the batch norm in eval mode (running statistics).
 :meth:`encode` returns ``(h, zeros)`` so posterior-reading code keeps working; the zeros are a
 placeholder, not a variance. PCL has **no decoder**: ``decoder`` is ``None``, ``has_decoder`` is
@@ -43,8 +50,9 @@ from vaecore._validation import check_float, check_int, check_option
 from vaecore.models.base import LatentModel
 from vaecore.models.conv import conv_encoder
 from vaecore.models.mlp import ACTIVATIONS, mlp_encoder
+from vaecore.models.options import ModelOptions, option
 
-__all__ = ["PCL", "PCLBatch", "PCLOptions", "PCL_ARCHITECTURES", "PCL_NEGATIVES"]
+__all__ = ["PCL", "PCLBatch", "PCLModelOptions", "PCLOptions", "PCL_ARCHITECTURES", "PCL_NEGATIVES"]
 
 PCL_ARCHITECTURES: tuple[str, ...] = ("conv", "mlp")
 PCL_NEGATIVES: tuple[str, ...] = ("grid", "batch")
@@ -91,6 +99,18 @@ class PCLOptions:
 
 
 @dataclass(frozen=True)
+class PCLModelOptions(ModelOptions):
+    """PCL's options in a training config (the registry's; the feature net's architecture and
+    sizes are the config's own keys, see the module docstring)."""
+
+    bn_momentum: float = option(0.1, "BatchNorm1d momentum of h (torch's convention; 0.1 = TF's 0.9)",
+                                gt=0.0, le=1.0)
+    negatives: str = option("grid", "contrast images x*: 'grid' (uniform on the dataset grid, "
+                            "SPEC-ch4 §4) or 'batch' (other pairs' first images)",
+                            kind="choice", choices=PCL_NEGATIVES)
+
+
+@dataclass(frozen=True)
 class PCLBatch:
     """One PCL step's data: real pairs ``(x1, x2)`` and contrast images ``x_star`` (or None
     for ``negatives="batch"``), float32 ``(B, *observation_shape)``."""
@@ -114,7 +134,8 @@ class PCL(LatentModel):
     ``w1, w2, b`` (per component) and scalars ``a, m`` (module docstring)."""
 
     name = "pcl"
-    names = ("pcl",)  # registry hooks (main's LatentModel class attributes)
+    names = ("pcl",)
+    Options = PCLModelOptions
     pairing = "laplace"
     architectures = PCL_ARCHITECTURES
     stochastic = False
@@ -134,8 +155,27 @@ class PCL(LatentModel):
         self.m = nn.Parameter(torch.zeros(1))
 
     @classmethod
-    def build(cls, observation_shape: Sequence[int], latent_dim: int,
-              options: PCLOptions | None = None) -> PCL:
+    def build(cls, *args: Any, **kwargs: Any) -> PCL:  # type: ignore[override]
+        """Two call forms: the registry's ``build(name, options, nets)`` (``options`` a
+        :class:`PCLModelOptions`, the feature net ``nets.encoder(latent_dim)``) and
+        ``build(observation_shape, latent_dim, options=None)`` (:meth:`make`)."""
+        if args and isinstance(args[0], str):
+            return cls._from_registry(*args, **kwargs)
+        return cls.make(*args, **kwargs)
+
+    @classmethod
+    def _from_registry(cls, name: str, options: PCLModelOptions, nets: Any) -> PCL:
+        if nets.architecture not in PCL_ARCHITECTURES:
+            raise ValueError(f"PCL.build: architecture must be one of {PCL_ARCHITECTURES}; "
+                             f"got {nets.architecture!r}")
+        opts = PCLOptions(architecture=nets.architecture, hidden=nets.encoder_hidden,
+                          activation=nets.encoder_activation, conv_kernels=nets.conv_kernels,
+                          bn_momentum=options.bn_momentum, negatives=options.negatives)
+        return cls(nets.encoder(nets.latent_dim), nets.latent_dim, opts)
+
+    @classmethod
+    def make(cls, observation_shape: Sequence[int], latent_dim: int,
+             options: PCLOptions | None = None) -> PCL:
         """PCL on ``observation_shape`` with ``latent_dim`` components (= number of factors).
         Parameters are drawn from torch's global RNG (seed it around the call)."""
         options = options or PCLOptions()

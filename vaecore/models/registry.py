@@ -28,7 +28,9 @@ from vaecore.models.dip_vae import DIPVAE
 from vaecore.models.factor_vae import FactorVAE
 from vaecore.models.networks import ARCHITECTURES, Networks, glorot_init
 from vaecore.models.options import ModelOptions
+from vaecore.models.pcl import PCL
 from vaecore.models.slow_vae import SlowVAE
+from vaecore.models.weak_gan import WeakGAN
 
 __all__ = [
     "LEGACY_OPTION_KEYS",
@@ -66,7 +68,9 @@ MODELS: Mapping[str, type[LatentModel]] = _mapping(
     DIPVAE,
     LinearVAE,
     SlowVAE,
+    PCL,
     AdaGVAE,
+    WeakGAN,
 )
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 
@@ -144,14 +148,15 @@ def build(name: str, nets: Networks, options: ModelOptions | Mapping[str, Any] |
     """Build model ``name`` on ``nets`` with ``options`` (its defaults when None).
 
     Parameters are initialised from torch's global RNG (then re-drawn Glorot-uniform when
-    ``nets.init == "glorot"``): wrap the call in ``torch.random.fork_rng`` + ``torch.manual_seed``
+    ``nets.init == "glorot"``, except for models whose class sets ``initialises_itself``: the
+    weak GAN, whose nets are Glorot-initialised before their spectral norm): wrap the call in ``torch.random.fork_rng`` + ``torch.manual_seed``
     for reproducibility, as :func:`vaecore.train` does.
     """
     cls = model_class(name)
     check_architecture(name, nets.architecture)
     model = cls.build(name, make_options(name, options), nets)
     model.name = name
-    if nets.init == "glorot":
+    if nets.init == "glorot" and not getattr(cls, "initialises_itself", False):
         with torch.no_grad():
             glorot_init(model)
     return model

@@ -17,6 +17,15 @@ codes; x̃ = G(z) without gradient; D step on BCE(D(real ∪ fake), [1]*B ∪ [0
 non-saturating BCE(D(G(z₁), G(z₂), y), 1) with the updated D. G is called on z₁ and on z₂
 separately (two batch-norm batches, as the source). All losses are means over the batch.
 
+Registry and shared loop (``weak-gan``; :mod:`vaecore.models.registry`): options
+:class:`WeakGANModelOptions`; on "mlp" E uses the config's ``encoder_hidden``, G its
+``decoder_hidden`` and D the option ``discriminator_hidden``. The nets initialise themselves
+(Glorot, spectral norm), so the registry skips its ``init = "glorot"`` pass
+(``initialises_itself``). The loop hands each pair batch to :meth:`train_step`
+(``steps_itself``) with the three optimizers of :meth:`make_optimizer`; the config's
+``optimizer`` / ``lr`` do not apply. The real pairs are of kind ``pair_kind`` (the run's
+``pairing``), and ``latent_dim`` must be the dataset's number of factors (:meth:`check_dataset`).
+
 Representation for the metrics: the encoder mean a(x) (:meth:`encode` returns
 ``(a, log σ²)``, σ = softplus(b) + 1e-8; ``represent`` gives a). The generator is not a
 likelihood decoder of the encoder's codes, so ``decoder`` is ``None`` and decoder-based
@@ -38,8 +47,9 @@ from torch import nn
 from vaecore._validation import check_float, check_int, check_option
 from vaecore.models import weak_gan_nets as nets
 from vaecore.models.base import LatentModel
+from vaecore.models.options import ModelOptions, option
 
-__all__ = ["WEAK_GAN_PAIRINGS", "WeakGAN", "WeakGANOptions"]
+__all__ = ["WEAK_GAN_PAIRINGS", "WeakGAN", "WeakGANModelOptions", "WeakGANOptions"]
 
 WEAK_GAN_PAIRINGS: tuple[str, ...] = ("share", "change")
 WEAK_GAN_ARCHITECTURES: tuple[str, ...] = ("conv", "mlp")
@@ -99,6 +109,41 @@ class WeakGANOptions:
         object.__setattr__(self, "betas", (float(self.betas[0]), float(self.betas[1])))
 
 
+@dataclass(frozen=True)
+class WeakGANModelOptions(ModelOptions):
+    """The weak GAN's options in a training config (defaults = ``gan.gin``; SPEC-ch4 §5).
+
+    Named apart from the config's shared keys (``pairing``, ``lr``, ``encoder_hidden``), which
+    mean something else there; the mlp E / G widths are the config's ``encoder_hidden`` /
+    ``decoder_hidden``."""
+
+    pair_kind: str = option("share", "pairs of D and of the fake codes: 'share' (x2 keeps only factor y) "
+                            "or 'change' (only factor y redrawn); the run's pairing",
+                            kind="choice", choices=WEAK_GAN_PAIRINGS)
+    discriminator_width: int = option(2, "D's width multiplier (conv)", kind="int", ge=1)
+    encoder_width: int = option(1, "E's width multiplier (conv)", kind="int", ge=1)
+    discriminator_hidden: tuple[int, ...] = option((256, 256), "D's MLP widths (mlp)", kind="ints")
+    batch_norm: bool = option(True, "batch norm after G's activations", kind="choice", choices=(True, False))
+    adam_lr: float = option(1e-3, "Adam learning rate of G, D and E", gt=0.0)
+    adam_beta1: float = option(0.5, "Adam β₁ of G, D and E (< 1)", ge=0.0, le=0.999999)
+    adam_beta2: float = option(0.999, "Adam β₂ of G, D and E (< 1)", ge=0.0, le=0.999999)
+    adam_eps: float = option(1e-8, "Adam ε of G, D and E", gt=0.0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "batch_norm", bool(self.batch_norm))
+
+    def to_plain(self, architecture: str, encoder_hidden: Sequence[int],
+                 generator_hidden: Sequence[int]) -> WeakGANOptions:
+        """The model's own :class:`WeakGANOptions` for ``architecture`` and the mlp widths."""
+        return WeakGANOptions(
+            architecture=architecture, pairing=self.pair_kind, discriminator_width=self.discriminator_width,
+            encoder_width=self.encoder_width, generator_hidden=tuple(generator_hidden),
+            discriminator_hidden=self.discriminator_hidden, encoder_hidden=tuple(encoder_hidden),
+            batch_norm=self.batch_norm, lr=self.adam_lr, betas=(self.adam_beta1, self.adam_beta2),
+            adam_eps=self.adam_eps)
+
+
 def sigmoid_bce(logits: torch.Tensor, target: float | torch.Tensor) -> torch.Tensor:
     """``mean(sigmoid_cross_entropy_with_logits)``; ``target`` a scalar or a tensor like logits."""
     t = torch.full_like(logits, float(target)) if not torch.is_tensor(target) else target.to(logits)
@@ -114,9 +159,12 @@ class WeakGAN(LatentModel):
     """Generator ``generator``, discriminator ``discriminator``, encoder ``encoder``."""
 
     name = "weak-gan"
-    names = ("weak-gan",)  # registry hooks (main's LatentModel class attributes)
-    pairing = "share"  # the default; WeakGANOptions.pairing decides
+    names = ("weak-gan",)
+    Options = WeakGANModelOptions
+    pairing = "share"  # the default; the options' pair_kind decides
     architectures = WEAK_GAN_ARCHITECTURES
+    initialises_itself = True  # Glorot + spectral norm in its nets: no registry glorot pass
+    steps_itself = True  # the shared loop calls train_step (three players), not losses
     # Its encoder is Gaussian but fitted to fakes, not against a prior: no polarized-regime monitor.
     stochastic = False
     has_decoder = False
@@ -132,8 +180,19 @@ class WeakGAN(LatentModel):
         self.latent_dim = check_int("WeakGAN", "latent_dim", latent_dim, minimum=1)
 
     @classmethod
-    def build(cls, observation_shape: Sequence[int], latent_dim: int,
-              options: WeakGANOptions | None = None) -> WeakGAN:
+    def build(cls, *args: Any, **kwargs: Any) -> WeakGAN:  # type: ignore[override]
+        """Two call forms: the registry's ``build(name, options, nets)`` (``options`` a
+        :class:`WeakGANModelOptions`) and ``build(observation_shape, latent_dim, options=None)``
+        (:meth:`make`)."""
+        if args and isinstance(args[0], str):
+            _, options, nets_ = args
+            plain = options.to_plain(nets_.architecture, nets_.encoder_hidden, nets_.decoder_hidden)
+            return cls.make(nets_.observation_shape, nets_.latent_dim, plain)
+        return cls.make(*args, **kwargs)
+
+    @classmethod
+    def make(cls, observation_shape: Sequence[int], latent_dim: int,
+             options: WeakGANOptions | None = None) -> WeakGAN:
         """The three nets for ``observation_shape``; ``latent_dim`` = number of factors (the
         label y ranges over it). Parameters come from torch's global RNG (seed around it)."""
         options = options or WeakGANOptions()
@@ -145,6 +204,13 @@ class WeakGAN(LatentModel):
         dis = nets.Discriminator(shape, d, arch, options.discriminator_hidden, options.discriminator_width)
         e = nets.encoder(shape, d, arch, options.encoder_hidden, options.encoder_width)
         return cls(g, dis, e, d, options)
+
+    def check_dataset(self, ds: Any) -> None:
+        """``ValueError`` unless ``latent_dim`` is ``ds``'s number of factors (y indexes them)."""
+        n = getattr(ds, "n_factors", None)
+        if n is not None and n != self.latent_dim:
+            raise ValueError(f"weak-gan: latent_dim must equal the number of factors of the dataset "
+                             f"({n}: {', '.join(ds.factor_names)}); got latent_dim={self.latent_dim}")
 
     # -- representation -----------------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -181,8 +181,9 @@ class TrainConfig:
     # -- derived values ----------------------------------------------------------------------------
     @property
     def resolved_pairing(self) -> str | None:
-        """The pair kind the model trains on: ``pairing``, else the model's default (None: unpaired)."""
-        return self.pairing or registry.model_class(self.model).pairing
+        """The pair kind the model trains on: ``pairing``, else the model option ``pair_kind``
+        (the weak GAN's), else the model's default (None: unpaired)."""
+        return self.pairing or getattr(self.model_options, "pair_kind", None) or registry.model_class(self.model).pairing
 
     def networks(self, observation_shape: tuple[int, ...], likelihood: str) -> Networks:
         """The :class:`vaecore.models.Networks` of this config for data of that shape."""

@@ -64,6 +64,10 @@ def _check_pairing(config: Any) -> None:
     if config.pairing is not None and registry.model_class(config.model).pairing is None:
         raise ValueError(f"{f}: pairing must be None for model {config.model!r}, which trains on "
                          f"single observations; got {config.pairing!r}")
+    kind = getattr(config.model_options, "pair_kind", None)
+    if config.pairing is not None and kind is not None and config.pairing != kind:
+        raise ValueError(f"{f}: pairing must be None or the model option pair_kind {kind!r} for model "
+                         f"{config.model!r} (its fake pairs follow it); got {config.pairing!r}")
     check_float(f, "pair_rate", config.pair_rate, minimum=0.0, strict=True)
     config.pair_k = check_int(f, "pair_k", config.pair_k, minimum=-1)
     if config.pair_k == 0:

@@ -9,6 +9,7 @@ generator state is part of the checkpoint, so a resumed run draws the same pairs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,8 @@ class PairBatches:
             raise ValueError(f"train: model {model!r} trains on {kind!r} pairs: {exc}") from exc
         self.batch_size = int(batch_size)
         self.device = device
+        #: the model's own drawer ``draw(pair_sampler, n, device)`` (PCL: pairs + grid negatives)
+        self.draw: Callable[[Any, int, torch.device], Any] | None = None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -53,7 +56,10 @@ class PairBatches:
         return max(1, self.n // self.batch_size)
 
     def next(self) -> Any:
-        """The next batch of pairs (a ``PairBatch``: unpacks as ``x1, x2, label``)."""
+        """The next batch of pairs (a ``PairBatch``: unpacks as ``x1, x2, label``), or what the
+        model's :attr:`draw` makes of the pair sampler."""
+        if self.draw is not None:
+            return self.draw(self.pairs, self.batch_size, self.device)
         return self.pairs.batch(self.batch_size, self.device)
 
     def observations(self, positions: np.ndarray) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Self-contained training of the paired chapter-4 models PCL and the weak GAN (SPEC-ch4 §4–§5).
 
-Small loops, separate from :func:`vaecore.train`, until the shared loop drives paired models:
+Small loops, separate from :func:`vaecore.train` (which also trains both, as ``pcl`` and
+``weak-gan``, with checkpoints and resume):
 each step draws one batch from a pair sampler (:func:`vaecore.datasets.pairs` or any object
 with the same ``batch(n)`` / ``sample_grid(n)`` / ``render(indices)`` methods) and hands it to
 the model's ``train_step(batch, optimizers, generator)``, which does the whole update (PCL:

@@ -84,6 +84,18 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _hook_up(model: LatentModel, dataset: Any, sampler: BatchSampler | PairBatches) -> None:
+    """Model-specific data hooks: ``model.check_dataset(dataset)`` (the weak GAN: latent dim =
+    number of factors) and ``model.draw`` as the pair batches' drawer (PCL: grid negatives from
+    the pair sampler's own generator, so they resume with it)."""
+    check = getattr(model, "check_dataset", None)
+    if check is not None:
+        check(dataset)
+    draw = getattr(model, "draw", None)
+    if draw is not None and isinstance(sampler, PairBatches):
+        sampler.draw = draw
+
+
 @dataclass
 class TrainingParts:
     """The stateful parts of a run; :meth:`state_dict` is what a checkpoint holds of them."""
@@ -121,8 +133,11 @@ class TrainingParts:
         total = config.steps if config.steps is not None else config.epochs * sampler.steps_per_epoch
         model = prepare_model(make_model(config, shape, likelihood).to(device), config.architecture, device)
         groups = model.optimizer_groups()
-        optimizers = {"main": main_optimizer(config.optimizer, groups["main"], config.lr, config.optimizer_options)}
+        optimizers = {}
+        if "main" in groups:  # the weak GAN has only its three players' optimizers
+            optimizers["main"] = main_optimizer(config.optimizer, groups["main"], config.lr, config.optimizer_options)
         optimizers.update({g: model.make_optimizer(g, p) for g, p in groups.items() if g != "main"})
+        _hook_up(model, dataset, sampler)
         noise = torch.Generator(device=device).manual_seed(noise_seed)
         n_probe = min(config.probe_size, sampler.n)
         probe_pos = np.sort(np.random.default_rng(probe_seed).choice(sampler.n, size=n_probe, replace=False))
@@ -134,17 +149,32 @@ class TrainingParts:
         """Whether the polarized-regime monitor runs (stochastic encoders, ≥ 2 probe points)."""
         return bool(self.model.stochastic) and self.probe.shape[0] >= 2
 
+    @property
+    def steps_itself(self) -> bool:
+        """Whether the model updates itself in ``train_step`` (the weak GAN's three players)."""
+        return bool(getattr(self.model, "steps_itself", False))
+
     def step(self) -> dict[str, torch.Tensor]:
-        """Draw a batch and compute its loss terms (no update: see :meth:`update`)."""
+        """Draw a batch and compute its loss terms (no update: see :meth:`update`); a model that
+        :attr:`steps_itself` does its whole update here (``model.train_step``)."""
+        if self.steps_itself:
+            return self.model.train_step(self.sampler.next(), self.optimizers, self.noise)
         return self.model.losses(self.sampler.next(), self.noise)
 
     def update(self, terms: dict[str, torch.Tensor]) -> None:
-        """Back-propagate ``terms`` (``model.backward``) and step every optimizer."""
+        """Back-propagate ``terms`` (``model.backward``), step every optimizer, then call
+        ``model.after_step()`` where defined (PCL's clamp); nothing for a model that
+        :attr:`steps_itself`."""
+        if self.steps_itself:
+            return
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
         self.model.backward(terms)
         for opt in self.optimizers.values():
             opt.step()
+        after = getattr(self.model, "after_step", None)
+        if after is not None:
+            after()
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -98,6 +98,11 @@ def _dlib(dataset: str, latent_dim: int, primary: dict[str, float], quick: dict[
             "slow-vae": {"beta": primary["slow-vae"], "batch_size": _IMAGE_BATCH // 2},
             "ada-gvae": {"beta": 1.0},
             "ada-ml-vae": {"beta": 1.0},
+            # SPEC-ch4 §4 decision: the dlib optimizer (Adam 1e-4), laplace pairs, grid negatives
+            "pcl": {"negatives": "grid"},
+            # gan.gin: Adam 1e-3 (0.5, 0.999) for G, D and E, share pairs, 500k iterations
+            "weak-gan": {"pair_kind": "share", "adam_lr": 1e-3, "adam_beta1": 0.5, "adam_beta2": 0.999,
+                         "adam_eps": 1e-8, "thesis": {"steps": 500_000}},
         },
     }
 
@@ -124,7 +129,8 @@ def preset_dict(dataset: str, scale: str, *, model: str | None = None) -> dict[s
     """The preset's settings as a flat dict (thesis settings updated by the quick overrides).
 
     ``model``: the model the preset will be used with (default: the preset's); presets with
-    per-model settings (the chapter-4 family: each model's primary hyperparameter) add its own.
+    per-model settings (the chapter-4 family: each model's primary hyperparameter) add its own
+    (those under the model's ``"thesis"`` key only at the thesis scale).
     """
     name = _ALIASES.get(dataset, dataset)
     if name not in PRESETS:
@@ -136,5 +142,9 @@ def preset_dict(dataset: str, scale: str, *, model: str | None = None) -> dict[s
     out = dict(PRESETS[name]["thesis"])
     if scale == "quick":
         out.update(PRESETS[name]["quick"])
-    out.update(PRESETS[name].get("models", {}).get(model or out["model"], {}))
+    extra = dict(PRESETS[name].get("models", {}).get(model or out["model"], {}))
+    thesis_only = extra.pop("thesis", {})  # per-model settings of the thesis scale only
+    out.update(extra)
+    if scale == "thesis":
+        out.update(thesis_only)
     return out
