@@ -11,7 +11,9 @@ Two run functions, registered at import (configs name them in ``[experiment] run
   variant ``data`` — ``"original"``, ``"modified"`` (the ``perturbed`` dataset of the manipulator
   made by stage ``perturbation``) or ``"noisy"`` (uniform noise of the same ε, reflected into
   [0, 1], SPEC-ch4 §6.6) — and scores it on that variant. ``multiplier`` scales the model's primary
-  hyperparameter (line search of Fig. 4.4–4.7). An ``"original"`` run whose training config equals
+  hyperparameter (line search of Fig. 4.4–4.7); ``cache = true`` reads a small grid's images from a
+  uint8 memory map under the run folder; ``eval_points`` below 10⁴ scores with the metrics' fast
+  sample sizes (:data:`vaecore.metrics.on_model.SIZES`). An ``"original"`` run whose training config equals
   that of a done run of stage ``reuse`` (same seed) reuses its metrics instead of retraining:
   at the quick scale the selection restarts are the original column (SPEC-ch4 §8).
 
@@ -42,7 +44,7 @@ GATE_KEYS = ("stage", "min_spread", "run_if")
 #: the primary hyperparameter of each model (thesis Table 4.1), scaled by ``multiplier``
 PRIMARY = {"beta-vae": "beta", "beta-tcvae": "beta", "factor-vae": "gamma", "slow-vae": "beta",
            "ada-gvae": "beta", "ada-ml-vae": "beta"}
-OWN_TRAIN_KEYS = ("data", "gate", "perturbation", "noise_eps", "reuse", "multiplier", "cache")
+OWN_TRAIN_KEYS = ("data", "gate", "perturbation", "noise_eps", "reuse", "multiplier", "cache", "eval_points")
 PERTURB_OPTIONS = ("decoder_updates", "latent_samples", "batch_size", "lr", "m_lr", "probe_size",
                    "log_every", "checkpoint_every", "loss")
 PERTURB_KEYS = ("select", "gate", "n", "eps", "steps", "max_points", "preview", *PERTURB_OPTIONS)
@@ -66,7 +68,7 @@ class Gate:
 
     def metrics(self) -> dict:
         return {"gate_spread": self.spread, "gate_passed": 1.0 if self.passed else 0.0,
-                "gate_runs": float(len(self.migs))}
+                "gate_runs": float(len(self.migs)), "gate_min_spread": self.min_spread}
 
 
 def gate_of(gate: Any, inputs: Sequence[Any]) -> tuple[Gate, bool] | None:
@@ -172,24 +174,39 @@ def _reused(spec: Any, p: dict, config: Any) -> dict | None:
     return None
 
 
+def _cached(ds: Any, out: Path | None, p: dict) -> Any:
+    """``ds`` read from a uint8 memory map under ``out`` (``cache = true``: a small grid, whose
+    images training and the metrics' 10⁴-point samples would otherwise render again and again)."""
+    from vaecore.datasets.cache import CachedDataset, cache_to_file
+
+    if not p.get("cache") or out is None:
+        return ds
+    path = out / "data-cache.npy"
+    return CachedDataset(ds, path) if path.is_file() else cache_to_file(ds, path)
+
+
 def _variant(spec: Any, p: dict, config: Any, out: Path | None) -> tuple[Any, Any, dict]:
-    """(config, dataset object or None, extra metrics) of the data variant ``p["data"]``."""
+    """(config, dataset object, extra metrics) of the data variant ``p["data"]``."""
     from vaecore import datasets
     from vaecore.perturb.artifact import read_record
 
     data = p["data"]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     if data == "original":
-        return config, None, {}
+        return config, _cached(datasets.load(config.dataset, **config.dataset_options), out, p), {}
     folder = _stage_inputs(spec, str(p.get("perturbation", "")), "perturbation stage")[0].artifacts
     if data == "modified":
         options = {"base": config.dataset, "base_options": dict(config.dataset_options),
                    "manipulator": str(folder)}
-        if out is not None and p.get("cache"):  # a small grid's images, made once (uint8, error ≤ 1/510)
-            options["cache"] = str(Path(out) / "perturbed-cache")
-        return config.replace(dataset="perturbed", dataset_options=options), None, {}
+        if out is not None and p.get("cache"):  # x'' made once (uint8, error ≤ 1/510)
+            options["cache"] = str(out / "perturbed-cache")
+        config = config.replace(dataset="perturbed", dataset_options=options)
+        return config, datasets.load(config.dataset, **config.dataset_options), {}
     eps = float(p["noise_eps"]) if p.get("noise_eps") is not None else float(read_record(folder).eps)
     base = datasets.load(config.dataset, **config.dataset_options)
-    return config, datasets.noisy(base, eps, seed=int(spec.seed), boundary="reflect"), {"noise_eps": eps}
+    noisy = datasets.noisy(base, eps, seed=int(spec.seed), boundary="reflect")
+    return config, _cached(noisy, out, p), {"noise_eps": eps}
 
 
 def ch4_train_run(spec: Any, *, out: str | Path | None = None) -> dict:
@@ -210,7 +227,8 @@ def ch4_train_run(spec: Any, *, out: str | Path | None = None) -> dict:
     run = train(config, out=None if out is None else Path(out), resume=True, progress=False, dataset=dataset)
     result: dict[str, Any] = {"skipped": 0.0, "reused": 0.0, **extra}
     if spec.metrics:
-        evaluated = evaluate(run, metrics=tuple(spec.metrics), seed=int(spec.seed))
+        points = None if p.get("eval_points") is None else int(p["eval_points"])  # < 10⁴: the fast sizes
+        evaluated = evaluate(run, metrics=tuple(spec.metrics), seed=int(spec.seed), n_points=points)
         result.update({m: _finite(evaluated[m]["value"]) for m in spec.metrics})
         if "mig" in spec.metrics and "per_factor" in evaluated["mig"]:
             result.update({f"mig_factor_{k}": _finite(v) for k, v in enumerate(evaluated["mig"]["per_factor"])})

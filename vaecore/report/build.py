@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaecore._paths import check_component
+from vaecore._io import atomic_write_text
 from vaecore.experiments.store import ResultsStore, is_store
 from vaecore.report.aggregate import build_tables
+from vaecore.report.chapter4 import draw_chapter4_figures, effect_check, split_tables
 from vaecore.report.sources import experiment_records
 from vaecore.report.tables import Table, write_tables
 
@@ -65,12 +67,23 @@ def report(store_path: str | Path, out_dir: str | Path | None = None, *, figures
             wanted = set(experiments)
             records = [r for r in records if r.experiment in wanted]
         exps = experiment_records(store, sorted({r.experiment for r in records}))
-    tables = build_tables(records, exps)
+    split_records, split_exps = split_tables(records, exps)  # chapter 4: one table per metric
+    tables = build_tables(split_records, split_exps)
     written = write_tables(tables, out_dir)
+    markdown = "\n".join(t.to_markdown() for t in tables)
+    _, effect = effect_check(records, exps)
+    if effect:  # the chapter-4 check goes into report.md and its own file
+        markdown += "\n" + effect
+        atomic_write_text(out_dir / "report.md", markdown)
+        written.append(atomic_write_text(out_dir / "chapter4-check.md", effect))
     if figures:
-        written += _figures(tables, records, exps, out_dir, log)
-    return Report(tables=tuple(tables), written=tuple(written),
-                  markdown="\n".join(t.to_markdown() for t in tables), counts=counts)
+        written += _figures(tables, split_records, split_exps, out_dir, log)
+        if effect:
+            try:
+                written += draw_chapter4_figures(records, exps, out_dir)
+            except ImportError as exc:
+                log(f"report: chapter-4 figures skipped: {exc}")
+    return Report(tables=tuple(tables), written=tuple(written), markdown=markdown, counts=counts)
 
 
 def _figures(tables, records, exps, out_dir: Path, log) -> list[Path]:
