@@ -56,6 +56,10 @@ def test_gate_spread_and_run_if():
     assert not gate.passed and not run
     assert gate_of({"stage": "sel", "min_spread": 0.25, "run_if": "fail"}, inputs)[1]
     assert gate_of(None, inputs) is None
+    # an over-pruned restart (active units < varying factors) does not count, as in select_models
+    collapsed = StageInput(experiment="sel", run_id="c", seed=3, labels={}, artifacts=None,
+                           metrics={"mig": 0.45, "active_units": 1.0, "n_factors": 2.0})
+    assert gate_of({"stage": "sel"}, inputs + [collapsed])[0].spread == pytest.approx(0.2)
     with pytest.raises(ValueError, match="run_if"):
         gate_of({"stage": "sel", "run_if": "maybe"}, inputs)
     with pytest.raises(ValueError, match="gate must have keys"):

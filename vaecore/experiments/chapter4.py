@@ -18,7 +18,8 @@ Two run functions, registered at import (configs name them in ``[experiment] run
   at the quick scale the selection restarts are the original column (SPEC-ch4 §8).
 
 The gate (SPEC-ch4 §10 check 8): ``gate = {stage, min_spread, run_if}``; the gate passes when the
-MIG spread (max − min) of the done runs of ``stage`` is ≥ ``min_spread``. A run whose ``run_if``
+MIG spread (max − min) of the usable done runs of ``stage`` (not over-pruned: ``active_units`` ≥
+``n_factors``, as :func:`vaecore.perturb.select_models` drops them) is ≥ ``min_spread``. A run whose ``run_if``
 ("pass" / "fail") does not match returns ``{"skipped": 1.0, ...}`` without training, so one plan
 holds both the Shapes3D chain and the dSprites fallback and exactly one of them runs; reports
 leave skipped runs out and say which chain ran.
@@ -83,9 +84,15 @@ def gate_of(gate: Any, inputs: Sequence[Any]) -> tuple[Gate, bool] | None:
     run_if = check_option("chapter 4 gate", "run_if", gate.get("run_if", "pass"), ("pass", "fail"))
     spread = check_float("chapter 4 gate", "min_spread", gate.get("min_spread", 0.15), minimum=0.0)
     migs = tuple(float(i.metrics["mig"]) for i in inputs
-                 if i.experiment == gate["stage"] and _finite(i.metrics.get("mig")) is not None)
+                 if i.experiment == gate["stage"] and _finite(i.metrics.get("mig")) is not None and _usable(i.metrics))
     result = Gate(str(gate["stage"]), spread, migs)
     return result, result.passed == (run_if == "pass")
+
+
+def _usable(metrics: Mapping[str, Any]) -> bool:
+    """Not over-pruned (SPEC-ch4 §6.1): active units ≥ varying factors, when the run stored both."""
+    au, nf = _finite(metrics.get("active_units")), _finite(metrics.get("n_factors"))
+    return au is None or nf is None or au >= nf
 
 
 def _stage_inputs(spec: Any, stage: str, what: str) -> list[Any]:
@@ -226,12 +233,15 @@ def ch4_train_run(spec: Any, *, out: str | Path | None = None) -> dict:
     config, dataset, extra = _variant(spec, p, config, None if out is None else Path(out))
     run = train(config, out=None if out is None else Path(out), resume=True, progress=False, dataset=dataset)
     result: dict[str, Any] = {"skipped": 0.0, "reused": 0.0, **extra}
+    points = None if p.get("eval_points") is None else int(p["eval_points"])  # < 10⁴: the fast sizes
     if spec.metrics:
-        points = None if p.get("eval_points") is None else int(p["eval_points"])  # < 10⁴: the fast sizes
         evaluated = evaluate(run, metrics=tuple(spec.metrics), seed=int(spec.seed), n_points=points)
         result.update({m: _finite(evaluated[m]["value"]) for m in spec.metrics})
         if "mig" in spec.metrics and "per_factor" in evaluated["mig"]:
             result.update({f"mig_factor_{k}": _finite(v) for k, v in enumerate(evaluated["mig"]["per_factor"])})
+    au = evaluate(run, metrics=("active_units",), seed=int(spec.seed), n_points=points)["active_units"]
+    result["active_units"] = _finite(au["value"])
+    result["n_factors"] = float(sum(int(k) > 1 for k in run.dataset.factor_sizes))
     polarized = dict(getattr(run, "polarized", None) or {})
     if "n_active" in polarized:
         result["n_active"] = _finite(polarized["n_active"])

@@ -191,6 +191,7 @@ def _per_factor(ds: str, by: dict, path: Path) -> Path:
         x = np.arange(rows.shape[1]) + (j - 0.5) * 0.38
         ax.bar(x, rows.mean(axis=0), 0.38, yerr=rows.std(axis=0, ddof=1) if len(rows) > 1 else None,
                color=color, alpha=0.8, label=f"{data} (n={len(rows)})")
+    ax.set_xticks(range(rows.shape[1]))
     ax.set_xlabel("factor (scored)")
     ax.set_ylabel("MIG")
     ax.set_title(f"Fig. 4.9 — β-VAE per-factor MIG, {ds}", fontsize=9)
