@@ -96,7 +96,8 @@ def _usable(metrics: Mapping[str, Any]) -> bool:
 
 
 def _stage_inputs(spec: Any, stage: str, what: str) -> list[Any]:
-    found = [i for i in spec.inputs if i.experiment == stage and not i.metrics.get("skipped")]
+    found = sorted((i for i in spec.inputs if i.experiment == stage and not i.metrics.get("skipped")),
+                   key=lambda i: (i.seed, i.run_id))  # a perturbation stage's first seed
     if not found:
         raise ValueError(f"{spec.experiment}: {what} {stage!r} has no finished runs among this run's "
                          f"inputs (requires = {list(spec.requires)})")
