@@ -143,7 +143,7 @@ def effect_check(records: Iterable, exps: Mapping[str, ExperimentRecord]) -> tup
     if gates:
         g = gates[0][1]
         spread, passed = float(g["gate_spread"]), bool(g["gate_passed"])
-        lines.append(f"- gate: MIG spread of the {int(g.get('gate_runs', 0))} Shapes3D selection restarts "
+        lines.append(f"- gate: MIG spread of the {int(g.get('gate_runs', 0))} usable Shapes3D selection restarts "
                      f"{spread:.3f} ({'≥' if passed else '<'} {float(g.get('gate_min_spread', 0.15)):.2f}): "
                      + ("the Shapes3D chain ran" if passed else "the dSprites fallback ran"))
     checks = []
