@@ -15,7 +15,7 @@ SCALES: tuple[str, ...] = ("quick", "thesis")
 
 TOP_KEYS = ("experiment", "report", "defaults", "grid", "variants", "scales")
 EXPERIMENT_KEYS = ("name", "title", "description", "runner", "metrics", "groups", "requires")
-REPORT_KEYS = ("table", "title", "rows", "columns", "figure", "x", "metrics", "thesis", "labels")
+REPORT_KEYS = ("table", "title", "rows", "columns", "figure", "x", "metrics", "thesis", "labels", "tables")
 SCALE_KEYS = ("seeds", "defaults", "variants", "grid")
 FIGURES = ("scatter", "line", "ratio", "eigenfaces", "none")
 
@@ -52,7 +52,9 @@ class ReportSpec:
     ``rows`` × ``metrics`` lines, one cell per value of ``columns`` (``"metric"``: the metrics
     are the cells); ``metrics`` (default: the experiment's) are the metrics shown; ``thesis``
     names the table of the thesis's values (``thesis_values.toml``) cells are compared with;
-    ``labels`` maps metric names to their display labels.
+    ``labels`` maps metric names to their display labels; ``tables`` (metric → table id) splits
+    the experiment into one table per metric, each compared with the thesis table of that id
+    (chapter 4: one sweep → Tables 4.2–4.5; :mod:`vaecore.report.chapter4`).
     """
 
     table: str
@@ -64,6 +66,7 @@ class ReportSpec:
     metrics: tuple[str, ...] | None = None
     thesis: str | None = None
     labels: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, where: str, rep: Mapping[str, Any], default_table: str) -> ReportSpec:
@@ -78,7 +81,14 @@ class ReportSpec:
             metrics=None if "metrics" not in rep else check_names(f"{where} metrics", rep["metrics"]),
             thesis=None if rep.get("thesis") is None else str(rep["thesis"]),
             labels={str(k): str(v) for k, v in check_table(f"{where} labels", rep.get("labels", {})).items()},
+            tables={str(k): check_component(str(v), what=f"{where} tables.{k}")
+                    for k, v in check_table(f"{where} tables", rep.get("tables", {})).items()},
         )
+        for tid in report.tables.values():
+            from vaecore.report.thesis import thesis_values
+
+            if tid not in thesis_values():
+                raise ValueError(f"{where} tables: no thesis values named {tid!r} in thesis_values.toml")
         if report.thesis is not None:
             from vaecore.report.thesis import thesis_table
 

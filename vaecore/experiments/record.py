@@ -106,6 +106,8 @@ class ExperimentRecord:
         rep = spec.report
         layout = {"table": rep.table, "rows": rep.rows, "columns": rep.columns,
                   "figure": rep.figure, "x": rep.x}
+        if getattr(rep, "tables", None):
+            layout["tables"] = dict(rep.tables)
         metrics = spec.metrics if rep.metrics is None else rep.metrics
         return cls(name=spec.name, title=rep.title or spec.title, layout=layout,
                    metrics=tuple(metrics), thesis=thesis_table(rep.thesis) if rep.thesis else {},

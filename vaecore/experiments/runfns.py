@@ -212,3 +212,7 @@ _builtin()
 def run_function_keys(entry: RunFunction) -> tuple[str, ...] | None:
     """Valid parameter keys of a run function (``None``: not declared)."""
     return _train_keys() if entry.trains else entry.keys
+
+
+# chapter 4's run functions ("perturb", "ch4-train") register themselves on import
+from vaecore.experiments import chapter4 as _chapter4  # noqa: E402,F401

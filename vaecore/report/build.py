@@ -15,6 +15,7 @@ from vaecore._io import atomic_write_text
 from vaecore._paths import check_component
 from vaecore.experiments.store import ResultsStore, is_store
 from vaecore.report.aggregate import build_tables
+from vaecore.report.chapter4 import draw_chapter4_figures, effect_check, split_tables
 from vaecore.report.provenance import provenance_markdown
 from vaecore.report.sources import experiment_records
 from vaecore.report.tables import Table, write_tables
@@ -67,17 +68,25 @@ def report(store_path: str | Path, out_dir: str | Path | None = None, *, figures
             wanted = set(experiments)
             records = [r for r in records if r.experiment in wanted]
         exps = experiment_records(store, sorted({r.experiment for r in records}))
-    tables = build_tables(records, exps)
+    split_records, split_exps = split_tables(records, exps)  # chapter 4: one table per metric
+    tables = build_tables(split_records, split_exps)
     written = write_tables(tables, out_dir)
     markdown = "\n".join(t.to_markdown() for t in tables)
-    section = provenance_markdown(records)
-    if section:
-        markdown += "\n" + section
-        atomic_write_text(Path(out_dir) / "report.md", markdown)
+    _, effect = effect_check(records, exps)
+    extra = [part for part in (effect, provenance_markdown(records)) if part]
+    if extra:  # the chapter-4 check and the provenance table go into report.md
+        markdown += "\n" + "\n".join(extra)
+        atomic_write_text(out_dir / "report.md", markdown)
+    if effect:
+        written.append(atomic_write_text(out_dir / "chapter4-check.md", effect))
     if figures:
-        written += _figures(tables, records, exps, out_dir, log)
-    return Report(tables=tuple(tables), written=tuple(written),
-                  markdown=markdown, counts=counts)
+        written += _figures(tables, split_records, split_exps, out_dir, log)
+        if effect:
+            try:
+                written += draw_chapter4_figures(records, exps, out_dir)
+            except ImportError as exc:
+                log(f"report: chapter-4 figures skipped: {exc}")
+    return Report(tables=tuple(tables), written=tuple(written), markdown=markdown, counts=counts)
 
 
 def _figures(tables, records, exps, out_dir: Path, log) -> list[Path]:
