@@ -28,6 +28,10 @@ __all__ = ["layerwise_jacobian", "layerwise_plan"]
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
+class _Unsupported(Exception):
+    """A module this path cannot push tangents through (the caller falls back to jacfwd)."""
+
+
 def _affine(module: nn.Module) -> Step:
     if isinstance(module, nn.Linear):
         return lambda h, t: (module(h), F.linear(t, module.weight))
@@ -38,7 +42,7 @@ def _affine(module: nn.Module) -> Step:
         return lambda h, t: (module(h), F.conv_transpose2d(
             t, module.weight, None, module.stride, module.padding, module.output_padding,
             module.groups, module.dilation))
-    raise NotImplementedError
+    raise _Unsupported
 
 
 def _derivative(module: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -59,13 +63,13 @@ def _derivative(module: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], tor
         beta, threshold = module.beta, module.threshold
         return lambda x, y: torch.where(x * beta > threshold, torch.ones_like(y),
                                         torch.sigmoid(x * beta))
-    raise NotImplementedError
+    raise _Unsupported
 
 
 def _elementwise(module: nn.Module) -> Step:
     deriv = _derivative(module)
     if isinstance(module, nn.ReLU | nn.LeakyReLU | nn.ELU) and module.inplace:
-        raise NotImplementedError  # the input is needed after the call
+        raise _Unsupported  # the input is needed after the call
 
     def step(h: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y = module(h)
@@ -95,11 +99,11 @@ def _leaf_step(module: nn.Module) -> Step:
         return _elementwise(module)
     if isinstance(module, (nn.Flatten, nn.Unflatten, nn.Identity, *_vaecore_reshapes())):
         if isinstance(module, nn.Flatten) and module.start_dim != 1:
-            raise NotImplementedError
+            raise _Unsupported
         if isinstance(module, nn.Unflatten) and not (module.dim == 1 or module.dim < 0):
-            raise NotImplementedError
+            raise _Unsupported
         return _reshape(module)
-    raise NotImplementedError
+    raise _Unsupported
 
 
 def layerwise_plan(decoder: object) -> list[Step] | None:
@@ -121,7 +125,7 @@ def layerwise_plan(decoder: object) -> list[Step] | None:
 
     try:
         walk(decoder)
-    except NotImplementedError:
+    except _Unsupported:
         return None
     return steps
 

@@ -106,7 +106,7 @@ def _dto(
     from vaecore.evaluation_options import ACTIVE_SPREAD, DtoOptions, active_latents, dto_latents_for
     from vaecore.metrics import dto
 
-    if not getattr(run.model, "has_decoder", True):  # PCL, the weak GAN: NotImplementedError
+    if not getattr(run.model, "has_decoder", True):  # PCL, the weak GAN: a clear error
         run.model.require_decoder("DtO")
     opts = DtoOptions(points=points, latents=latents)
     if opts.latents == "auto":
